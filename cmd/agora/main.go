@@ -1,0 +1,68 @@
+// Command agora is a self-hosted hub for open-weight models and datasets
+// that speaks the Hugging Face Hub API.
+//
+//	agora serve [flags]            run the hub
+//	agora user add NAME [flags]    create a user, print a write token
+//	agora token add NAME [flags]   print another token for a user
+//
+// Every flag has an AGORA_* environment variable (e.g. --data and
+// AGORA_DATA); run a command with -h for its flags.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: agora <command> [flags]
+
+commands:
+  serve                 run the hub (default: SQLite + files under ./agora-data, 127.0.0.1:8080)
+  user add NAME         create a user and print a write token (last line)
+  token add NAME        print a new token for user NAME (--read for read-only)
+
+Run "agora <command> -h" for the flags of a command. Every flag can also be
+set with an environment variable: --data is AGORA_DATA, --lfs-threshold is
+AGORA_LFS_THRESHOLD, and so on.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(ctx, args[1:], stdout, stderr)
+	case "user":
+		err = cmdUser(ctx, args[1:], stdout, stderr)
+	case "token":
+		err = cmdToken(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "agora: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err == errUsage {
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "agora %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}

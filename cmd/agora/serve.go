@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/agorahub/agora/internal/hub"
+	"github.com/agorahub/agora/internal/hubapi"
+	"github.com/agorahub/agora/internal/server"
+)
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar, error) {
+	lv := new(slog.LevelVar)
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), lv, nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), lv, nil
+	}
+	return nil, nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+type serveConfig struct {
+	addr            *string
+	publicURL       *string
+	trustProxy      *bool
+	logFormat       *string
+	logLevel        *string
+	shutdownTimeout *time.Duration
+	blobsProxy      *bool
+	lfsThreshold    *int64
+	maxRegular      *int64
+	maxCommit       *int64
+	maxLFS          *int64
+	mpThreshold     *int64
+	mpChunk         *int64
+	urlTTL          *time.Duration
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newFlags("serve", stderr)
+	st := addStoreFlags(f)
+	def := hub.DefaultConfig()
+	c := serveConfig{
+		addr:            f.string("addr", "127.0.0.1:8080", "address to listen on"),
+		publicURL:       f.string("public-url", "", "URL clients use to reach the hub, with any path prefix (default: from each request's Host)"),
+		trustProxy:      f.bool("trust-proxy", false, "trust X-Forwarded-Proto and X-Forwarded-Host from a reverse proxy"),
+		logFormat:       f.string("log-format", "text", "log format: text or json"),
+		logLevel:        f.string("log-level", "info", "log level: debug, info, warn or error"),
+		shutdownTimeout: f.duration("shutdown-timeout", 30*time.Second, "how long to let requests finish on shutdown"),
+		blobsProxy:      f.bool("blobs-proxy", false, "serve LFS content through the hub even when the blob store could redirect clients to it"),
+		lfsThreshold:    f.size("lfs-threshold", def.LFSThreshold, "files larger than this must be uploaded with LFS"),
+		maxRegular:      f.size("max-regular-file", def.MaxRegularFile, "largest regular (non-LFS) file accepted in a commit"),
+		maxCommit:       f.size("max-commit-bytes", def.MaxCommitBytes, "largest total of regular files in one commit"),
+		maxLFS:          f.size("max-lfs-file", def.MaxLFSFile, "largest LFS file accepted"),
+		mpThreshold:     f.size("multipart-threshold", def.MultipartThreshold, "LFS uploads larger than this use the multipart transfer"),
+		mpChunk:         f.size("multipart-chunk", def.MultipartChunk, "part size of multipart LFS uploads"),
+		urlTTL:          f.duration("upload-url-ttl", def.UploadURLTTL, "validity of signed LFS upload and download URLs"),
+	}
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", f.Args())
+	}
+	lg, _, err := newLogger(stderr, *c.logFormat, *c.logLevel)
+	if err != nil {
+		return err
+	}
+	cfg := hub.Config{
+		LFSThreshold: *c.lfsThreshold, MaxRegularFile: *c.maxRegular, MaxCommitBytes: *c.maxCommit,
+		MaxLFSFile: *c.maxLFS, MultipartThreshold: *c.mpThreshold, MultipartChunk: *c.mpChunk, UploadURLTTL: *c.urlTTL,
+	}
+	if cfg.MultipartChunk < 5<<20 {
+		return fmt.Errorf("--multipart-chunk must be at least 5MiB (the S3 minimum part size)")
+	}
+	if cfg.MaxRegularFile < cfg.LFSThreshold {
+		return fmt.Errorf("--max-regular-file (%d) must be at least --lfs-threshold (%d)", cfg.MaxRegularFile, cfg.LFSThreshold)
+	}
+	if cfg.UploadURLTTL < time.Minute {
+		return fmt.Errorf("--upload-url-ttl must be at least 1m")
+	}
+
+	ms, err := openMeta(ctx, st.dbURL())
+	if err != nil {
+		return err
+	}
+	defer ms.Close()
+	bs, err := openBlobs(ctx, st.blobsURL())
+	if err != nil {
+		return err
+	}
+	svc, err := hub.New(ctx, lg, cfg, ms, bs)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(lg, server.Config{Addr: *c.addr, PublicURL: *c.publicURL, TrustProxy: *c.trustProxy, ShutdownTimeout: *c.shutdownTimeout},
+		svc, []server.Check{{Name: "metadata", Fn: ms.Ping}, {Name: "blobs", Fn: bs.Ping}})
+	if err != nil {
+		return err
+	}
+	srv.Mount(hubapi.New(lg, srv, svc, hubapi.Config{ProxyDownloads: *c.blobsProxy}))
+
+	if sw, ok := bs.(interface {
+		Sweep(context.Context, time.Time) error
+	}); ok {
+		go sweep(ctx, lg, sw.Sweep)
+	}
+	ln, err := net.Listen("tcp", *c.addr)
+	if err != nil {
+		return err
+	}
+	lg.Info("agora starting", "db", redact(st.dbURL()), "blobs", st.blobsURL(), "pid", os.Getpid())
+	return srv.Run(ctx, ln)
+}
+
+// sweep removes abandoned uploads (older than a day) every hour.
+func sweep(ctx context.Context, lg *slog.Logger, fn func(context.Context, time.Time) error) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := fn(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			lg.Warn("sweep of abandoned uploads failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,356 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agorahub/agora/internal/auth"
+	"github.com/agorahub/agora/internal/blob"
+	"github.com/agorahub/agora/internal/gitobj"
+	"github.com/agorahub/agora/internal/meta"
+)
+
+// OpKind is the kind of a commit operation.
+type OpKind int
+
+// Commit operations, as the NDJSON commit body names them.
+const (
+	OpFile          OpKind = iota + 1 // "file": regular content
+	OpLFSFile                         // "lfsFile": an uploaded LFS object
+	OpDeleteFile                      // "deletedFile"
+	OpDeleteFolder                    // "deletedFolder"
+)
+
+// CommitOp is one operation of a commit.
+type CommitOp struct {
+	Kind    OpKind
+	Path    string
+	Content []byte // OpFile
+	OID     string // OpLFSFile: SHA-256
+	Size    int64  // OpLFSFile: declared size, or -1 to take the stored one
+}
+
+// CommitRequest is an atomic set of operations on a branch.
+type CommitRequest struct {
+	Revision     string // the branch (or, with CreatePR, any revision)
+	Summary      string
+	Description  string
+	ParentCommit string // if set, the branch head must be this commit (prefix)
+	CreatePR     bool
+	Ops          []CommitOp
+}
+
+// CommitResult is what a commit produced.
+type CommitResult struct {
+	Repo     *Repo
+	Commit   gitobj.ID
+	PRNumber int // >0 when the commit opened refs/pr/N
+}
+
+// maxCommitAttempts bounds the retries of a commit that keeps losing the
+// compare-and-swap to other committers.
+const maxCommitAttempts = 50
+
+type preparedOp struct {
+	CommitOp
+	blob gitobj.Object // OpFile and OpLFSFile: the blob to put
+}
+
+// Commit applies all operations of req or none. Without ParentCommit,
+// operations are applied to the current head, retrying when another
+// commit lands first, so that concurrent committers never lose each
+// other's changes. With ParentCommit, a moved head is ErrStaleParent.
+func (s *Service) Commit(ctx context.Context, who *auth.Identity, ref RepoRef, req CommitRequest) (*CommitResult, error) {
+	r, err := s.writableRepo(ctx, who, ref)
+	if err != nil {
+		return nil, err
+	}
+	ops, err := s.prepareOps(ctx, r, req.Ops)
+	if err != nil {
+		return nil, err
+	}
+	if req.ParentCommit != "" {
+		p := strings.ToLower(req.ParentCommit)
+		if len(p) < 4 || len(p) > 40 || strings.Trim(p, "0123456789abcdef") != "" {
+			return nil, errorf(ErrInvalid, "Invalid parentCommit %q", req.ParentCommit)
+		}
+		req.ParentCommit = p
+	}
+	summary := strings.TrimSpace(req.Summary)
+	if summary == "" {
+		summary = "Upload files with Agora"
+	}
+	msg := summary + "\n"
+	if d := strings.TrimSpace(req.Description); d != "" {
+		msg += "\n" + d + "\n"
+	}
+	if req.CreatePR {
+		return s.commitPR(ctx, who, r, req, ops, msg)
+	}
+	if !ValidRefName(req.Revision) {
+		return nil, revisionNotFound(req.Revision)
+	}
+	refName := branchPrefix + req.Revision
+	unlock := s.commitLocks.lock(strconv.FormatInt(r.ID, 10) + "\x00" + refName)
+	defer unlock()
+	for attempt := 0; attempt < maxCommitAttempts; attempt++ {
+		head, err := s.meta.GetRef(ctx, r.ID, refName)
+		if errors.Is(err, meta.ErrNotFound) {
+			if gitobj.IsFullHexID(req.Revision) {
+				return nil, errorf(ErrInvalid, "Commits can only be made to a branch, not to commit %s", req.Revision)
+			}
+			if _, terr := s.meta.GetRef(ctx, r.ID, tagPrefix+req.Revision); terr == nil {
+				return nil, errorf(ErrInvalid, "Commits can only be made to a branch, not to tag %s", req.Revision)
+			}
+			return nil, revisionNotFound(req.Revision)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("commit: read %s: %w", refName, err)
+		}
+		if req.ParentCommit != "" && !strings.HasPrefix(head.String(), req.ParentCommit) {
+			return nil, &Error{Kind: ErrStaleParent, Msg: "A commit has happened since. Please refresh and try again.", Commit: head.String()}
+		}
+		id, err := s.tryCommit(ctx, who, r, refName, head, head, ops, msg, req.Revision == r.DefaultBranch)
+		if errors.Is(err, meta.ErrConflict) {
+			if req.ParentCommit != "" {
+				return nil, &Error{Kind: ErrStaleParent, Msg: "A commit has happened since. Please refresh and try again."}
+			}
+			// Lost the race to another replica or process: back off a
+			// little and rebuild on the new head.
+			time.Sleep(time.Duration(rand.IntN(5*(attempt+1))) * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &CommitResult{Repo: r, Commit: id}, nil
+	}
+	return nil, errorf(ErrConflict, "The branch %s is changing too fast: try again", req.Revision)
+}
+
+// commitPR commits on top of req.Revision into a new refs/pr/N.
+func (s *Service) commitPR(ctx context.Context, who *auth.Identity, r *meta.Repo, req CommitRequest, ops []preparedOp, msg string) (*CommitResult, error) {
+	base, err := s.resolve(ctx, r, req.Revision)
+	if err != nil {
+		return nil, err
+	}
+	if req.ParentCommit != "" && !strings.HasPrefix(base.Commit.String(), req.ParentCommit) {
+		return nil, &Error{Kind: ErrStaleParent, Msg: "A commit has happened since. Please refresh and try again."}
+	}
+	for attempt := 0; attempt < maxCommitAttempts; attempt++ {
+		refs, err := s.meta.ListRefs(ctx, r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("commit: list refs: %w", err)
+		}
+		n := 1
+		for _, rf := range refs {
+			if m := prNumber.FindStringSubmatch(rf.Name); m != nil {
+				if v, _ := strconv.Atoi(m[1]); v >= n {
+					n = v + 1
+				}
+			}
+		}
+		id, err := s.tryCommit(ctx, who, r, prPrefix+strconv.Itoa(n), gitobj.ZeroID, base.Commit, ops, msg, false)
+		if errors.Is(err, meta.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &CommitResult{Repo: r, Commit: id, PRNumber: n}, nil
+	}
+	return nil, errorf(ErrConflict, "Could not allocate a pull request number: try again")
+}
+
+// prepareOps validates operations and builds their blobs.
+func (s *Service) prepareOps(ctx context.Context, r *meta.Repo, in []CommitOp) ([]preparedOp, error) {
+	if len(in) == 0 {
+		return nil, errorf(ErrInvalid, "A commit needs at least one operation")
+	}
+	var total int64
+	out := make([]preparedOp, 0, len(in))
+	for _, op := range in {
+		p := preparedOp{CommitOp: op}
+		if op.Kind == OpDeleteFolder {
+			p.Path = strings.TrimSuffix(op.Path, "/")
+		}
+		if err := gitobj.ValidatePath(p.Path); err != nil {
+			return nil, errorf(ErrInvalid, "Invalid path %q: %s", op.Path, strings.TrimPrefix(err.Error(), gitobj.ErrInvalid.Error()+": "))
+		}
+		switch op.Kind {
+		case OpFile:
+			if int64(len(op.Content)) > s.cfg.MaxRegularFile {
+				return nil, errorf(ErrTooLarge, "File %s is %d bytes: files larger than %d bytes must be uploaded with LFS", op.Path, len(op.Content), s.cfg.MaxRegularFile)
+			}
+			total += int64(len(op.Content))
+			if total > s.cfg.MaxCommitBytes {
+				return nil, errorf(ErrTooLarge, "The regular files of this commit exceed %d bytes", s.cfg.MaxCommitBytes)
+			}
+			p.blob = gitobj.Object{Kind: gitobj.KindBlob, Data: op.Content}
+		case OpLFSFile:
+			if !gitobj.ValidSHA256(op.OID) {
+				return nil, errorf(ErrInvalid, "Invalid LFS oid %q for %s: expected 64 lowercase hex digits", op.OID, op.Path)
+			}
+			size, err := s.meta.LFSObject(ctx, r.ID, op.OID)
+			if errors.Is(err, meta.ErrNotFound) {
+				return nil, errorf(ErrInvalid, "LFS object %s for %s was not uploaded to this repository: upload it first", op.OID, op.Path)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("commit: lfs object %s: %w", op.OID, err)
+			}
+			if op.Size >= 0 && op.Size != size {
+				return nil, errorf(ErrInvalid, "LFS object %s for %s has %d bytes, not %d", op.OID, op.Path, size, op.Size)
+			}
+			if _, err := s.blobs.Stat(ctx, op.OID); err != nil {
+				if errors.Is(err, blob.ErrNotFound) {
+					return nil, errorf(ErrInvalid, "LFS object %s for %s is missing from storage: upload it again", op.OID, op.Path)
+				}
+				return nil, fmt.Errorf("commit: stat lfs object %s: %w", op.OID, err)
+			}
+			p.Size = size
+			p.blob = gitobj.Object{Kind: gitobj.KindBlob, Data: gitobj.Pointer{OID: op.OID, Size: size}.Encode()}
+		case OpDeleteFile, OpDeleteFolder:
+		default:
+			return nil, errorf(ErrInvalid, "Unknown commit operation")
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// tryCommit builds a commit of ops on parent and moves refName from old
+// to it in one transaction. A lost race returns meta.ErrConflict.
+func (s *Service) tryCommit(ctx context.Context, who *auth.Identity, r *meta.Repo, refName string, old, parent gitobj.ID,
+	ops []preparedOp, msg string, isDefault bool) (gitobj.ID, error) {
+	objs := s.objectsOf(r.ID)
+	pc, err := objs.commit(ctx, parent)
+	if err != nil {
+		return gitobj.ZeroID, err
+	}
+	ed := gitobj.NewEditor(objs.treeCopy, pc.Tree)
+	for _, op := range ops {
+		var err error
+		switch op.Kind {
+		case OpFile, OpLFSFile:
+			objs.add(op.blob)
+			mode := gitobj.ModeFile
+			if cur, ok, lerr := ed.Lookup(ctx, op.Path); lerr == nil && ok && cur.Mode == gitobj.ModeExec {
+				mode = gitobj.ModeExec // keep the executable bit, as git would
+			}
+			err = ed.Put(ctx, op.Path, mode, op.blob.ID())
+		case OpDeleteFile:
+			err = ed.Delete(ctx, op.Path)
+			if errors.Is(err, gitobj.ErrPathNotFound) {
+				return gitobj.ZeroID, &Error{Kind: ErrEntryNotFound, Msg: fmt.Sprintf("A file with this name doesn't exist: %s", op.Path), Commit: parent.String()}
+			}
+		case OpDeleteFolder:
+			err = ed.DeleteDir(ctx, op.Path)
+			if errors.Is(err, gitobj.ErrPathNotFound) {
+				return gitobj.ZeroID, &Error{Kind: ErrEntryNotFound, Msg: fmt.Sprintf("A folder with this name doesn't exist: %s", op.Path), Commit: parent.String()}
+			}
+		}
+		if errors.Is(err, gitobj.ErrPathConflict) {
+			return gitobj.ZeroID, errorf(ErrInvalid, "Cannot write %s: %s", op.Path, strings.TrimPrefix(err.Error(), gitobj.ErrPathConflict.Error()+": "))
+		}
+		if err != nil {
+			return gitobj.ZeroID, fmt.Errorf("commit: edit %s: %w", op.Path, err)
+		}
+	}
+	root, trees, err := ed.Write()
+	if err != nil {
+		return gitobj.ZeroID, fmt.Errorf("commit: write trees: %w", err)
+	}
+	objs.add(trees...)
+	now := time.Now()
+	sig := signatureOf(who, now)
+	c := gitobj.Object{Kind: gitobj.KindCommit, Data: (&gitobj.Commit{Tree: root, Parents: []gitobj.ID{parent},
+		Author: sig, Committer: sig, Message: msg}).Encode()}
+	objs.add(c)
+	var derived *meta.RepoMeta
+	if isDefault {
+		if derived, err = s.derive(ctx, objs, r, c.ID()); err != nil {
+			return gitobj.ZeroID, err
+		}
+	}
+	pending := make([]gitobj.Object, 0, len(objs.pending))
+	for _, o := range objs.pending {
+		pending = append(pending, o)
+	}
+	err = s.meta.InTx(ctx, func(tx meta.Tx) error {
+		if err := tx.PutObjects(ctx, r.ID, pending); err != nil {
+			return err
+		}
+		if err := tx.UpdateRef(ctx, r.ID, refName, old, c.ID()); err != nil {
+			return err
+		}
+		if derived != nil {
+			if err := tx.PutRepoMeta(ctx, r.ID, derived); err != nil {
+				return err
+			}
+		}
+		cur, err := tx.RepoByID(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		cur.UpdatedAt = now
+		return tx.UpdateRepo(ctx, cur)
+	})
+	if err != nil {
+		if errors.Is(err, meta.ErrConflict) {
+			return gitobj.ZeroID, err
+		}
+		if errors.Is(err, meta.ErrNotFound) {
+			return gitobj.ZeroID, repoNotFound() // deleted meanwhile
+		}
+		return gitobj.ZeroID, fmt.Errorf("commit to %s: %w", r.FullName(), err)
+	}
+	s.lg.InfoContext(ctx, "commit", "repo", r.FullName(), "ref", refName, "commit", c.ID().String(), "user", who.User.Name, "ops", len(ops))
+	return c.ID(), nil
+}
+
+// SuperSquash replaces the history of a branch with one commit holding
+// its current files.
+func (s *Service) SuperSquash(ctx context.Context, who *auth.Identity, ref RepoRef, branch, message string) (gitobj.ID, error) {
+	r, err := s.writableRepo(ctx, who, ref)
+	if err != nil {
+		return gitobj.ZeroID, err
+	}
+	refName := branchPrefix + branch
+	head, err := s.meta.GetRef(ctx, r.ID, refName)
+	if errors.Is(err, meta.ErrNotFound) {
+		if _, terr := s.meta.GetRef(ctx, r.ID, tagPrefix+branch); terr == nil {
+			return gitobj.ZeroID, errorf(ErrInvalid, "Cannot squash a tag: %s", branch)
+		}
+		return gitobj.ZeroID, revisionNotFound(branch)
+	}
+	if err != nil {
+		return gitobj.ZeroID, fmt.Errorf("super-squash: %w", err)
+	}
+	c, err := s.objectsOf(r.ID).commit(ctx, head)
+	if err != nil {
+		return gitobj.ZeroID, err
+	}
+	if strings.TrimSpace(message) == "" {
+		message = "Super-squash branch '" + branch + "'"
+	}
+	sig := signatureOf(who, time.Now())
+	obj := gitobj.Object{Kind: gitobj.KindCommit, Data: (&gitobj.Commit{Tree: c.Tree, Author: sig, Committer: sig, Message: strings.TrimRight(message, "\n") + "\n"}).Encode()}
+	err = s.meta.InTx(ctx, func(tx meta.Tx) error {
+		if err := tx.PutObjects(ctx, r.ID, []gitobj.Object{obj}); err != nil {
+			return err
+		}
+		return tx.UpdateRef(ctx, r.ID, refName, head, obj.ID())
+	})
+	if errors.Is(err, meta.ErrConflict) {
+		return gitobj.ZeroID, &Error{Kind: ErrStaleParent, Msg: "A commit has happened since. Please refresh and try again."}
+	}
+	if err != nil {
+		return gitobj.ZeroID, fmt.Errorf("super-squash: %w", err)
+	}
+	return obj.ID(), s.touch(ctx, r)
+}

@@ -1,0 +1,94 @@
+package hub
+
+import (
+	"strings"
+
+	"github.com/agorahub/agora/internal/meta"
+)
+
+// RepoRef names a repository as a request does.
+type RepoRef struct {
+	Type      string // meta.TypeModel or meta.TypeDataset
+	Namespace string
+	Name      string
+}
+
+// FullName returns "namespace/name".
+func (r RepoRef) FullName() string { return r.Namespace + "/" + r.Name }
+
+// reservedNamespaces collide with routes of the API, git and the web UI.
+var reservedNamespaces = map[string]bool{
+	"api": true, "datasets": true, "spaces": true, "models": true, "kernels": true, "buckets": true,
+	"docs": true, "static": true, "assets": true, "login": true, "logout": true, "join": true, "new": true,
+	"settings": true, "search": true, "organizations": true, "users": true, "healthz": true, "readyz": true,
+	"metrics": true, "favicon.ico": true, "robots.txt": true, "collections": true, "papers": true,
+	"blog": true, "pricing": true, "admin": true, "agora": true, "huggingface": true, "lfs": true,
+	"info": true, "git": true, "tokens": true, "account": true, "notifications": true,
+}
+
+// MaxNameLen is the longest repository name accepted, as on the Hub.
+const MaxNameLen = 96
+
+// ValidName checks one half of a repository id (a namespace or a name)
+// with the Hub's rules (huggingface_hub validate_repo_id, kept ASCII): 1 to
+// 96 characters among letters, digits, '-', '_' and '.', starting and
+// ending with a letter, digit or '_', no "--" or "..", not ending in
+// ".git".
+func ValidName(s string) bool {
+	if len(s) == 0 || len(s) > MaxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+		if !ok {
+			return false
+		}
+	}
+	word := func(c byte) bool { return c != '-' && c != '.' }
+	if !word(s[0]) || !word(s[len(s)-1]) {
+		return false
+	}
+	return !strings.Contains(s, "--") && !strings.Contains(s, "..") && !strings.HasSuffix(strings.ToLower(s), ".git")
+}
+
+// ValidNamespace is [ValidName] minus the reserved route names.
+func ValidNamespace(s string) bool {
+	return ValidName(s) && !reservedNamespaces[strings.ToLower(s)]
+}
+
+func checkRepoRef(r RepoRef) error {
+	if r.Type != meta.TypeModel && r.Type != meta.TypeDataset {
+		return errorf(ErrInvalid, "Repository type %q is not supported (model or dataset)", r.Type)
+	}
+	if !ValidNamespace(r.Namespace) {
+		return errorf(ErrInvalid, "Invalid namespace %q: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, no '--' or '..', at most 96 characters, not a reserved word", r.Namespace)
+	}
+	if !ValidName(r.Name) {
+		return errorf(ErrInvalid, "Invalid repository name %q: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, no '--' or '..', at most 96 characters, not ending in .git", r.Name)
+	}
+	return nil
+}
+
+// ValidRefName checks a branch or tag name with git's check-ref-format
+// rules, and refuses names that would be ambiguous in our revisions.
+func ValidRefName(name string) bool {
+	if name == "" || len(name) > 255 || name == "HEAD" || name == "@" ||
+		strings.HasPrefix(name, "refs/") || strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") ||
+		strings.HasSuffix(name, ".") || strings.Contains(name, "..") || strings.Contains(name, "//") ||
+		strings.Contains(name, "@{") || strings.HasPrefix(name, "-") {
+		return false
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(" ~^:?*[\\", r) {
+			return false
+		}
+	}
+	for seg := range strings.SplitSeq(name, "/") {
+		if strings.HasPrefix(seg, ".") || strings.HasSuffix(seg, ".lock") {
+			return false
+		}
+	}
+	// A full commit id as a branch name would shadow the commit.
+	return !(len(name) == 40 && strings.Trim(strings.ToLower(name), "0123456789abcdef") == "")
+}

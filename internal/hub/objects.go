@@ -1,0 +1,200 @@
+package hub
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/agorahub/agora/internal/gitobj"
+	"github.com/agorahub/agora/internal/meta"
+)
+
+// objectCache keeps recently read git objects. Objects are immutable, so
+// caching them is always correct (DESIGN.md decision 6); entries are keyed
+// by repository too, so a cached object is only served to the repository
+// that stores it.
+type objectCache struct {
+	mu       sync.Mutex
+	max, cur int
+	ll       *list.List
+	m        map[cacheKey]*list.Element
+}
+
+type cacheKey struct {
+	repo int64
+	id   gitobj.ID
+}
+
+type cacheEntry struct {
+	key   cacheKey
+	obj   gitobj.Object
+	trees []gitobj.TreeEntry // decoded form of a tree, if decoded
+}
+
+func newObjectCache(maxBytes int) *objectCache {
+	return &objectCache{max: maxBytes, ll: list.New(), m: map[cacheKey]*list.Element{}}
+}
+
+func (c *objectCache) get(k cacheKey) (*cacheEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[k]; ok {
+		c.ll.MoveToFront(e)
+		return e.Value.(*cacheEntry), true
+	}
+	return nil, false
+}
+
+func (c *objectCache) put(ent *cacheEntry) {
+	size := len(ent.obj.Data) + 64 + len(ent.trees)*64
+	if size > c.max/8 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[ent.key]; ok {
+		return
+	}
+	c.m[ent.key] = c.ll.PushFront(ent)
+	c.cur += size
+	for c.cur > c.max {
+		last := c.ll.Back()
+		le := last.Value.(*cacheEntry)
+		c.ll.Remove(last)
+		delete(c.m, le.key)
+		c.cur -= len(le.obj.Data) + 64 + len(le.trees)*64
+	}
+}
+
+// objects reads git objects of one repository through the cache, looking
+// first at pending (not yet stored) objects of a commit being built.
+type objects struct {
+	s       *Service
+	repo    int64
+	pending map[gitobj.ID]gitobj.Object
+}
+
+func (s *Service) objectsOf(repoID int64) *objects {
+	return &objects{s: s, repo: repoID}
+}
+
+func (o *objects) add(objs ...gitobj.Object) {
+	if o.pending == nil {
+		o.pending = map[gitobj.ID]gitobj.Object{}
+	}
+	for _, ob := range objs {
+		o.pending[ob.ID()] = ob
+	}
+}
+
+// errCorrupt marks a missing or malformed object that a ref or tree
+// points at: an internal error, never a "not found" for the user.
+var errCorrupt = errors.New("repository object missing or corrupt")
+
+func (o *objects) get(ctx context.Context, id gitobj.ID) (gitobj.Object, error) {
+	if ob, ok := o.pending[id]; ok {
+		return ob, nil
+	}
+	k := cacheKey{o.repo, id}
+	if e, ok := o.s.cache.get(k); ok {
+		return e.obj, nil
+	}
+	ob, err := o.s.meta.GetObject(ctx, o.repo, id)
+	if errors.Is(err, meta.ErrNotFound) {
+		return gitobj.Object{}, fmt.Errorf("object %s: %w", id, errCorrupt)
+	}
+	if err != nil {
+		return gitobj.Object{}, err
+	}
+	o.s.cache.put(&cacheEntry{key: k, obj: ob})
+	return ob, nil
+}
+
+func (o *objects) tree(ctx context.Context, id gitobj.ID) ([]gitobj.TreeEntry, error) {
+	if id == gitobj.EmptyTreeID {
+		return nil, nil
+	}
+	k := cacheKey{o.repo, id}
+	if e, ok := o.s.cache.get(k); ok && e.trees != nil {
+		return e.trees, nil
+	}
+	ob, err := o.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ob.Kind != gitobj.KindTree {
+		return nil, fmt.Errorf("object %s is a %s, want tree: %w", id, ob.Kind, errCorrupt)
+	}
+	ents, err := gitobj.DecodeTree(ob.Data)
+	if err != nil {
+		return nil, fmt.Errorf("tree %s: %w", id, err)
+	}
+	if ents == nil {
+		ents = []gitobj.TreeEntry{}
+	}
+	if _, pending := o.pending[id]; !pending {
+		o.s.cache.put(&cacheEntry{key: k, obj: ob, trees: ents})
+	}
+	return ents, nil
+}
+
+// treeCopy returns entries the caller may modify (the Editor does).
+func (o *objects) treeCopy(ctx context.Context, id gitobj.ID) ([]gitobj.TreeEntry, error) {
+	ents, err := o.tree(ctx, id)
+	return append([]gitobj.TreeEntry(nil), ents...), err
+}
+
+func (o *objects) commit(ctx context.Context, id gitobj.ID) (*gitobj.Commit, error) {
+	ob, err := o.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ob.Kind != gitobj.KindCommit {
+		return nil, fmt.Errorf("object %s is a %s, want commit: %w", id, ob.Kind, errCorrupt)
+	}
+	return gitobj.DecodeCommit(ob.Data)
+}
+
+// entryAt returns the tree entry at path under root ("" is the root
+// itself, returned as a tree entry).
+func (o *objects) entryAt(ctx context.Context, root gitobj.ID, path string) (gitobj.TreeEntry, bool, error) {
+	cur := gitobj.TreeEntry{Mode: gitobj.ModeTree, ID: root}
+	if path == "" {
+		return cur, true, nil
+	}
+	for seg := range strings.SplitSeq(path, "/") {
+		if !cur.Mode.IsTree() {
+			return gitobj.TreeEntry{}, false, nil
+		}
+		ents, err := o.tree(ctx, cur.ID)
+		if err != nil {
+			return gitobj.TreeEntry{}, false, err
+		}
+		found := false
+		for _, e := range ents {
+			if e.Name == seg {
+				cur, found = e, true
+				break
+			}
+		}
+		if !found {
+			return gitobj.TreeEntry{}, false, nil
+		}
+	}
+	return cur, true, nil
+}
+
+// blobData reads a small blob (regular file or pointer).
+func (o *objects) blobData(ctx context.Context, id gitobj.ID) ([]byte, error) {
+	ob, err := o.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ob.Kind != gitobj.KindBlob {
+		return nil, fmt.Errorf("object %s is a %s, want blob: %w", id, ob.Kind, errCorrupt)
+	}
+	return ob.Data, nil
+}

@@ -1,0 +1,240 @@
+package hubapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/agorahub/agora/internal/hub"
+	"github.com/agorahub/agora/internal/server"
+	"github.com/agorahub/agora/internal/wire"
+)
+
+func (h *Handler) whoami(w http.ResponseWriter, r *http.Request) error {
+	id := server.Identity(r.Context())
+	if id == nil {
+		return &hub.Error{Kind: hub.ErrUnauthenticated, Msg: "Invalid user token. You must be logged in (send Authorization: Bearer <token>)"}
+	}
+	u := id.User
+	ans := wire.WhoAmI{
+		ID: "user-" + strconv.FormatInt(u.ID, 10), Type: "user", Name: u.Name, Fullname: u.FullName, AvatarURL: "",
+		Orgs: []any{}, IsAdmin: u.IsAdmin,
+		Auth: wire.WhoAmIAuth{Type: "access_token"},
+	}
+	if ans.Fullname == "" {
+		ans.Fullname = u.Name
+	}
+	if u.Email != "" {
+		ans.Email = &u.Email
+		ans.EmailVerified = true
+	}
+	if id.Token != nil {
+		ans.Auth.AccessToken = &wire.WhoAmIAccessToken{DisplayName: id.Token.Name, Role: id.Token.Role, CreatedAt: isoTime(id.Token.CreatedAt)}
+	}
+	server.WriteJSON(w, r, http.StatusOK, ans)
+	return nil
+}
+
+// repoJSON is the common part of repo info and list items.
+func repoJSON(l *hub.Listing) map[string]any {
+	rp := &l.Repo
+	var gated any = false
+	if rp.Gated != "" {
+		gated = rp.Gated
+	}
+	m := map[string]any{
+		"_id":          rp.PublicID,
+		"id":           rp.FullName(),
+		"author":       rp.Namespace,
+		"private":      rp.Private,
+		"gated":        gated,
+		"disabled":     false,
+		"downloads":    rp.Downloads,
+		"likes":        rp.Likes,
+		"lastModified": isoTime(rp.UpdatedAt),
+		"createdAt":    isoTime(rp.CreatedAt),
+		"tags":         []string{},
+	}
+	if rp.Type == hub.TypeModel {
+		m["modelId"] = rp.FullName()
+	}
+	if md := l.Meta; md != nil {
+		if md.Tags != nil {
+			m["tags"] = md.Tags
+		}
+		if rp.Type == hub.TypeModel {
+			if md.PipelineTag != "" {
+				m["pipeline_tag"] = md.PipelineTag
+			}
+			if md.LibraryName != "" {
+				m["library_name"] = md.LibraryName
+			}
+		}
+		m["sha"] = md.Sha.String()
+	}
+	return m
+}
+
+// addDerived adds cardData and the derived fields (config, safetensors,
+// gguf…) kept in the metadata's Info object.
+func addDerived(m map[string]any, md *hub.RepoMeta) {
+	if md == nil {
+		return
+	}
+	if md.CardData != nil {
+		m["cardData"] = json.RawMessage(md.CardData)
+	}
+	if md.Info != nil {
+		var extra map[string]json.RawMessage
+		if json.Unmarshal(md.Info, &extra) == nil {
+			for k, v := range extra {
+				m[k] = v
+			}
+		}
+	}
+}
+
+func (h *Handler) info(q *req, rev string) server.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		who := server.Identity(r.Context())
+		info, err := h.hub.Info(r.Context(), who, q.ref, rev)
+		if err != nil {
+			return err
+		}
+		qs := r.URL.Query()
+		blobs := boolParam(qs, "blobs")
+		l := hub.Listing{Repo: *info.Repo, Meta: info.Meta}
+		m := repoJSON(&l)
+		addDerived(m, info.Meta)
+		m["sha"] = info.Revision.Commit.String()
+		m["lastModified"] = isoTime(info.Commit.Committer.When)
+		sib := make([]wire.Sibling, 0, len(info.Siblings))
+		var used int64
+		for _, e := range info.Siblings {
+			s := wire.Sibling{RFilename: e.Path}
+			if blobs {
+				size := e.Size
+				s.Size, s.BlobID = &size, e.OID.String()
+				if e.LFS != nil {
+					s.LFS = &wire.SiblingLFS{Size: e.LFS.Size, SHA256: e.LFS.OID, PointerSize: e.PointerSize}
+				}
+			}
+			used += e.Size
+			sib = append(sib, s)
+		}
+		m["siblings"] = sib
+		m["usedStorage"] = used
+		if q.ref.Type == hub.TypeModel {
+			m["spaces"] = []string{}
+		}
+		w.Header().Set("X-Repo-Commit", info.Revision.Commit.String())
+		server.WriteJSON(w, r, http.StatusOK, m)
+		return nil
+	}
+}
+
+// listCursor is the opaque "cursor" parameter of listing pages.
+type listCursor struct {
+	V int64  `json:"v"`
+	I int64  `json:"i"`
+	N string `json:"n"`
+}
+
+// sortNames maps the sort parameter's spellings to orders.
+var sortNames = map[string]string{
+	"lastModified": hub.SortLastModified, "last_modified": hub.SortLastModified,
+	"createdAt": hub.SortCreatedAt, "created_at": hub.SortCreatedAt,
+	"downloads": hub.SortDownloads, "likes": hub.SortLikes,
+	"id": hub.SortID, "modelId": hub.SortID,
+	// Until recent-download counts exist, trending follows downloads.
+	"trendingScore": hub.SortDownloads, "trending_score": hub.SortDownloads, "trending": hub.SortDownloads,
+}
+
+func (h *Handler) listRepos(typ string) server.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		qs := r.URL.Query()
+		full := boolParam(qs, "full")
+		q := hub.ListQuery{Type: typ, Author: qs.Get("author"), Search: strings.Join(listParam(qs, "search"), " "),
+			Tags: listParam(qs, "filter"), PipelineTag: qs.Get("pipeline_tag")}
+		def, max := 1000, 1000
+		if full {
+			def, max = 100, 100
+		}
+		limit, err := intParam(qs, "limit", def, max)
+		if err != nil {
+			return err
+		}
+		if limit == 0 {
+			limit = def
+		}
+		q.Limit = limit
+		if s := qs.Get("sort"); s != "" {
+			order, ok := sortNames[s]
+			if !ok {
+				return &hub.Error{Kind: hub.ErrInvalid, Msg: "Invalid sort " + s}
+			}
+			q.Sort, q.Desc = order, true
+		}
+		switch qs.Get("direction") {
+		case "-1":
+			q.Desc = true
+		case "1":
+			q.Desc = false
+		}
+		if c := qs.Get("cursor"); c != "" {
+			raw, err := base64.RawURLEncoding.DecodeString(c)
+			var lc listCursor
+			if err != nil || json.Unmarshal(raw, &lc) != nil {
+				return &hub.Error{Kind: hub.ErrInvalid, Msg: "Invalid cursor"}
+			}
+			q.After = &hub.Cursor{Value: lc.V, ID: lc.I, Name: lc.N}
+		}
+		who := server.Identity(r.Context())
+		rows, more, err := h.hub.ListRepos(r.Context(), who, q)
+		if err != nil {
+			return err
+		}
+		expand := listParam(qs, "expand")
+		withCard := full || boolParam(qs, "cardData") || contains(expand, "cardData")
+		withConfig := full || boolParam(qs, "config") || contains(expand, "config")
+		out := make([]map[string]any, 0, len(rows))
+		for i := range rows {
+			m := repoJSON(&rows[i])
+			if withCard || withConfig {
+				addDerived(m, rows[i].Meta)
+				if !withCard {
+					delete(m, "cardData")
+				}
+			}
+			if full && rows[i].Meta != nil {
+				sib, err := h.hub.Siblings(r.Context(), &rows[i].Repo, rows[i].Meta.Sha)
+				if err == nil {
+					list := make([]wire.Sibling, 0, len(sib))
+					for _, e := range sib {
+						list = append(list, wire.Sibling{RFilename: e.Path})
+					}
+					m["siblings"] = list
+				}
+			}
+			out = append(out, m)
+		}
+		if more {
+			c := hub.CursorOf(q.Sort, &rows[len(rows)-1])
+			b, _ := json.Marshal(listCursor{V: c.Value, I: c.ID, N: c.Name})
+			h.nextLink(w, r, "cursor", base64.RawURLEncoding.EncodeToString(b))
+		}
+		server.WriteJSON(w, r, http.StatusOK, out)
+		return nil
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,157 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/agorahub/agora/internal/meta"
+)
+
+// sortColumn maps a sort order to its column; SortID sorts by lname.
+var sortColumn = map[string]string{
+	meta.SortLastModified: "r.updated_at",
+	meta.SortCreatedAt:    "r.created_at",
+	meta.SortDownloads:    "r.downloads",
+	meta.SortLikes:        "r.likes",
+}
+
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	// Conditions are written with ? for readability and numbered here.
+	for _, a := range args {
+		w.args = append(w.args, a)
+		cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(w.args)), 1)
+	}
+	w.conds = append(w.conds, cond)
+}
+
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return "TRUE"
+	}
+	return strings.Join(w.conds, " AND ")
+}
+
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+func filterRepos(q meta.RepoQuery) *where {
+	w := &where{}
+	if q.Type != "" {
+		w.add("r.type = ?", q.Type)
+	}
+	if !q.ViewerAll {
+		vis := []string{"r.private = 0"}
+		for _, ns := range q.ViewerNamespaces {
+			w.args = append(w.args, strings.ToLower(ns)+"/%")
+			vis = append(vis, "r.lname LIKE $"+strconv.Itoa(len(w.args))+` ESCAPE '\'`)
+		}
+		w.conds = append(w.conds, "("+strings.Join(vis, " OR ")+")")
+	}
+	if q.Author != "" {
+		w.add(`r.lname LIKE ? ESCAPE '\'`, likeEscape(strings.ToLower(q.Author))+"/%")
+	}
+	if q.Search != "" {
+		w.add(`r.lname LIKE ? ESCAPE '\'`, "%"+likeEscape(strings.ToLower(q.Search))+"%")
+	}
+	for _, t := range q.Tags {
+		w.add("EXISTS (SELECT 1 FROM repo_tags t WHERE t.repo_id = r.id AND t.tag = ?)", t)
+	}
+	if q.PipelineTag != "" {
+		w.add("m.pipeline_tag = ?", q.PipelineTag)
+	}
+	return w
+}
+
+func (o *ops) CountRepos(ctx context.Context, q meta.RepoQuery) (int64, error) {
+	w := filterRepos(q)
+	var n int64
+	err := o.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM repos r LEFT JOIN repo_meta m ON m.repo_id = r.id WHERE `+w.sql(), w.args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count repos: %w", err)
+	}
+	return n, nil
+}
+
+func (o *ops) ListRepos(ctx context.Context, q meta.RepoQuery) ([]meta.Listing, error) {
+	w := filterRepos(q)
+	col, byValue := sortColumn[q.Sort]
+	dir, cmp := "ASC", ">"
+	if q.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	var order string
+	if byValue {
+		if q.After != nil {
+			w.add("("+col+" "+cmp+" ? OR ("+col+" = ? AND r.id "+cmp+" ?))", q.After.Value, q.After.Value, q.After.ID)
+		}
+		order = col + " " + dir + ", r.id " + dir
+	} else {
+		if q.After != nil {
+			w.add("r.lname "+cmp+" ?", q.After.Name)
+		}
+		order = "r.lname " + dir
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`, m.repo_id, m.sha, m.card_data, m.card_error, m.pipeline_tag,
+		m.library_name, m.num_parameters, m.info
+		FROM repos r LEFT JOIN repo_meta m ON m.repo_id = r.id
+		WHERE `+w.sql()+` ORDER BY `+order+` LIMIT `+strconv.Itoa(limit), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list repos: %w", err)
+	}
+	defer rows.Close()
+	var out []meta.Listing
+	var ids []int64
+	for rows.Next() {
+		var s repoScan
+		var metaID sql.NullInt64
+		var sha []byte
+		var card, info, cardErr, pipe, lib sql.NullString
+		var params sql.NullInt64
+		dest := append(s.dest(), &metaID, &sha, &card, &cardErr, &pipe, &lib, &params, &info)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("list repos: %w", err)
+		}
+		l := meta.Listing{Repo: s.repo()}
+		if metaID.Valid {
+			m := &meta.RepoMeta{CardError: cardErr.String, PipelineTag: pipe.String, LibraryName: lib.String, NumParameters: params.Int64}
+			copy(m.Sha[:], sha)
+			if card.Valid {
+				m.CardData = []byte(card.String)
+			}
+			if info.Valid {
+				m.Info = []byte(info.String)
+			}
+			l.Meta = m
+			ids = append(ids, l.Repo.ID)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list repos: %w", err)
+	}
+	rows.Close()
+	tags, err := o.tagsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Meta != nil {
+			out[i].Meta.Tags = tags[out[i].Repo.ID]
+		}
+	}
+	return out, nil
+}

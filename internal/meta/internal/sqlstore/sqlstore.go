@@ -1,0 +1,653 @@
+// Package sqlstore implements meta.Store on database/sql for the SQL
+// dialects Agora supports. Every query is written once, with $N
+// placeholders, which both SQLite (modernc) and PostgreSQL (pgx) accept
+// natively, so no placeholder rewriting happens. What differs between the
+// dialects (schema files, error classification, connection setup) stays in
+// sqlitemeta and pgmeta.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agorahub/agora/internal/gitobj"
+	"github.com/agorahub/agora/internal/meta"
+)
+
+// Dialect is what a database package tells the shared implementation.
+type Dialect struct {
+	// IsUnique reports whether err is a unique-constraint violation.
+	IsUnique func(err error) bool
+	// IsRetryable reports whether a transaction failed only because of
+	// concurrency (busy database, serialisation failure) and may be rerun.
+	IsRetryable func(err error) bool
+}
+
+// Store implements meta.Store.
+type Store struct {
+	db *sql.DB
+	d  Dialect
+	ops
+}
+
+var _ meta.Store = (*Store)(nil)
+
+// New wraps an open, migrated database.
+func New(db *sql.DB, d Dialect) *Store {
+	s := &Store{db: db, d: d}
+	s.ops = ops{q: db, d: d, top: s}
+	return s
+}
+
+// DB returns the underlying database (for tests and admin tools).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Ping implements meta.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close implements meta.Store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// InTx implements meta.Store.
+func (s *Store) InTx(ctx context.Context, fn func(tx meta.Tx) error) error {
+	const attempts = 8
+	var err error
+	for i := 0; i < attempts; i++ {
+		err = s.inTxOnce(ctx, fn)
+		if err == nil || !s.d.IsRetryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(i+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (s *Store) inTxOnce(ctx context.Context, fn func(tx meta.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&ops{q: tx, d: s.d}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ops holds every store method; it runs on the database (each statement
+// on its own) or inside a transaction.
+type ops struct {
+	q   queryer
+	d   Dialect
+	top *Store // set outside transactions, for methods that need one
+}
+
+// inTx runs fn in a transaction: the current one, or a new one.
+func (o *ops) inTx(ctx context.Context, fn func(o *ops) error) error {
+	if o.top == nil {
+		return fn(o)
+	}
+	return o.top.InTx(ctx, func(tx meta.Tx) error { return fn(tx.(*ops)) })
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, meta.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func (o *ops) wrapWrite(err error, what string) error {
+	if o.d.IsUnique(err) {
+		return fmt.Errorf("%s: %w", what, meta.ErrConflict)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// ---- users
+
+const userCols = `id, name, full_name, email, is_admin, password_hash, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*meta.User, error) {
+	var u meta.User
+	var admin int
+	var created int64
+	if err := row.Scan(&u.ID, &u.Name, &u.FullName, &u.Email, &admin, &u.PasswordHash, &created); err != nil {
+		return nil, err
+	}
+	u.IsAdmin = admin != 0
+	u.CreatedAt = fromMS(created)
+	return &u, nil
+}
+
+func (o *ops) CreateUser(ctx context.Context, u *meta.User) error {
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = time.Now()
+	}
+	err := o.q.QueryRowContext(ctx, `INSERT INTO users (name, lname, full_name, email, is_admin, password_hash, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		u.Name, strings.ToLower(u.Name), u.FullName, u.Email, b2i(u.IsAdmin), u.PasswordHash, ms(u.CreatedAt)).Scan(&u.ID)
+	if err != nil {
+		return o.wrapWrite(err, "create user "+u.Name)
+	}
+	return nil
+}
+
+func (o *ops) UserByName(ctx context.Context, name string) (*meta.User, error) {
+	u, err := scanUser(o.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE lname = $1`, strings.ToLower(name)))
+	if err != nil {
+		return nil, notFound(err, "user "+name)
+	}
+	return u, nil
+}
+
+func (o *ops) UserByID(ctx context.Context, id int64) (*meta.User, error) {
+	u, err := scanUser(o.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "user "+strconv.FormatInt(id, 10))
+	}
+	return u, nil
+}
+
+func (o *ops) UpdateUser(ctx context.Context, u *meta.User) error {
+	res, err := o.q.ExecContext(ctx, `UPDATE users SET full_name = $1, email = $2, is_admin = $3, password_hash = $4 WHERE id = $5`,
+		u.FullName, u.Email, b2i(u.IsAdmin), u.PasswordHash, u.ID)
+	return rowsOrNotFound(res, err, "update user "+u.Name)
+}
+
+func rowsOrNotFound(res sql.Result, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, meta.ErrNotFound)
+	}
+	return nil
+}
+
+// ---- tokens
+
+func (o *ops) CreateToken(ctx context.Context, t *meta.Token) error {
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = time.Now()
+	}
+	err := o.q.QueryRowContext(ctx, `INSERT INTO tokens (user_id, name, hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		t.UserID, t.Name, t.Hash, t.Role, ms(t.CreatedAt)).Scan(&t.ID)
+	if err != nil {
+		return o.wrapWrite(err, "create token")
+	}
+	return nil
+}
+
+func (o *ops) TokenByHash(ctx context.Context, hash []byte) (*meta.Token, *meta.User, error) {
+	row := o.q.QueryRowContext(ctx, `SELECT t.id, t.user_id, t.name, t.hash, t.role, t.created_at,
+		u.id, u.name, u.full_name, u.email, u.is_admin, u.password_hash, u.created_at
+		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash)
+	var t meta.Token
+	var u meta.User
+	var tc, uc int64
+	var admin int
+	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &t.Role, &tc, &u.ID, &u.Name, &u.FullName, &u.Email, &admin, &u.PasswordHash, &uc); err != nil {
+		return nil, nil, notFound(err, "token")
+	}
+	t.CreatedAt, u.CreatedAt, u.IsAdmin = fromMS(tc), fromMS(uc), admin != 0
+	return &t, &u, nil
+}
+
+func (o *ops) ListTokens(ctx context.Context, userID int64) ([]meta.Token, error) {
+	rows, err := o.q.QueryContext(ctx, `SELECT id, user_id, name, hash, role, created_at FROM tokens WHERE user_id = $1 ORDER BY id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []meta.Token
+	for rows.Next() {
+		var t meta.Token
+		var c int64
+		if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &t.Role, &c); err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		t.CreatedAt = fromMS(c)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func (o *ops) DeleteToken(ctx context.Context, userID, tokenID int64) error {
+	res, err := o.q.ExecContext(ctx, `DELETE FROM tokens WHERE id = $1 AND user_id = $2`, tokenID, userID)
+	return rowsOrNotFound(res, err, "delete token")
+}
+
+// ---- repos
+
+const repoCols = `r.id, r.public_id, r.type, r.namespace, r.name, r.private, r.gated, r.default_branch,
+	r.allow_force_push, r.created_at, r.updated_at, r.downloads, r.likes`
+
+type repoScan struct {
+	r                meta.Repo
+	priv, force      int
+	created, updated int64
+}
+
+func (s *repoScan) dest() []any {
+	r := &s.r
+	return []any{&r.ID, &r.PublicID, &r.Type, &r.Namespace, &r.Name, &s.priv, &r.Gated, &r.DefaultBranch,
+		&s.force, &s.created, &s.updated, &r.Downloads, &r.Likes}
+}
+
+func (s *repoScan) repo() meta.Repo {
+	r := s.r
+	r.Private, r.AllowForcePush = s.priv != 0, s.force != 0
+	r.CreatedAt, r.UpdatedAt = fromMS(s.created), fromMS(s.updated)
+	return r
+}
+
+func (o *ops) CreateRepo(ctx context.Context, r *meta.Repo) error {
+	now := time.Now()
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = now
+	}
+	if r.UpdatedAt.IsZero() {
+		r.UpdatedAt = r.CreatedAt
+	}
+	if r.DefaultBranch == "" {
+		r.DefaultBranch = "main"
+	}
+	err := o.q.QueryRowContext(ctx, `INSERT INTO repos (public_id, type, namespace, name, lname, private, gated, default_branch,
+		allow_force_push, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		r.PublicID, r.Type, r.Namespace, r.Name, meta.LowerName(r.Namespace, r.Name), b2i(r.Private), r.Gated,
+		r.DefaultBranch, b2i(r.AllowForcePush), ms(r.CreatedAt), ms(r.UpdatedAt)).Scan(&r.ID)
+	if err != nil {
+		return o.wrapWrite(err, "create repo "+r.FullName())
+	}
+	// A new repository takes its name back from any redirect.
+	if _, err := o.q.ExecContext(ctx, `DELETE FROM repo_redirects WHERE type = $1 AND lname = $2`,
+		r.Type, meta.LowerName(r.Namespace, r.Name)); err != nil {
+		return fmt.Errorf("create repo %s: clear redirect: %w", r.FullName(), err)
+	}
+	return nil
+}
+
+func (o *ops) oneRepo(ctx context.Context, what, where string, args ...any) (*meta.Repo, error) {
+	var s repoScan
+	if err := o.q.QueryRowContext(ctx, `SELECT `+repoCols+` FROM repos r WHERE `+where, args...).Scan(s.dest()...); err != nil {
+		return nil, notFound(err, what)
+	}
+	r := s.repo()
+	return &r, nil
+}
+
+func (o *ops) RepoByName(ctx context.Context, typ, namespace, name string) (*meta.Repo, error) {
+	return o.oneRepo(ctx, "repo "+namespace+"/"+name, `r.type = $1 AND r.lname = $2`, typ, meta.LowerName(namespace, name))
+}
+
+func (o *ops) RepoByID(ctx context.Context, id int64) (*meta.Repo, error) {
+	return o.oneRepo(ctx, "repo "+strconv.FormatInt(id, 10), `r.id = $1`, id)
+}
+
+func (o *ops) UpdateRepo(ctx context.Context, r *meta.Repo) error {
+	res, err := o.q.ExecContext(ctx, `UPDATE repos SET private = $1, gated = $2, default_branch = $3, allow_force_push = $4,
+		updated_at = $5 WHERE id = $6`, b2i(r.Private), r.Gated, r.DefaultBranch, b2i(r.AllowForcePush), ms(r.UpdatedAt), r.ID)
+	return rowsOrNotFound(res, err, "update repo "+r.FullName())
+}
+
+func (o *ops) RenameRepo(ctx context.Context, id int64, namespace, name string) error {
+	return o.inTx(ctx, func(o *ops) error {
+		r, err := o.RepoByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		newL := meta.LowerName(namespace, name)
+		if _, err := o.q.ExecContext(ctx, `UPDATE repos SET namespace = $1, name = $2, lname = $3 WHERE id = $4`,
+			namespace, name, newL, id); err != nil {
+			return o.wrapWrite(err, "rename repo "+r.FullName())
+		}
+		oldL := meta.LowerName(r.Namespace, r.Name)
+		if oldL == newL {
+			return nil // a change of case only
+		}
+		if _, err := o.q.ExecContext(ctx, `DELETE FROM repo_redirects WHERE type = $1 AND lname = $2`, r.Type, newL); err != nil {
+			return fmt.Errorf("rename repo: %w", err)
+		}
+		if _, err := o.q.ExecContext(ctx, `INSERT INTO repo_redirects (type, lname, repo_id) VALUES ($1, $2, $3)
+			ON CONFLICT (type, lname) DO UPDATE SET repo_id = excluded.repo_id`, r.Type, oldL, id); err != nil {
+			return fmt.Errorf("rename repo: record redirect: %w", err)
+		}
+		return nil
+	})
+}
+
+func (o *ops) DeleteRepo(ctx context.Context, id int64) error {
+	return o.inTx(ctx, func(o *ops) error {
+		// Children first, so that the result does not depend on the
+		// database enforcing ON DELETE CASCADE.
+		for _, table := range []string{"objects", "refs", "repo_lfs", "repo_tags", "repo_meta", "repo_redirects"} {
+			if _, err := o.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE repo_id = $1`, id); err != nil {
+				return fmt.Errorf("delete repo %d: %s: %w", id, table, err)
+			}
+		}
+		res, err := o.q.ExecContext(ctx, `DELETE FROM repos WHERE id = $1`, id)
+		return rowsOrNotFound(res, err, "delete repo "+strconv.FormatInt(id, 10))
+	})
+}
+
+func (o *ops) Redirect(ctx context.Context, typ, namespace, name string) (int64, error) {
+	var id int64
+	err := o.q.QueryRowContext(ctx, `SELECT repo_id FROM repo_redirects WHERE type = $1 AND lname = $2`,
+		typ, meta.LowerName(namespace, name)).Scan(&id)
+	if err != nil {
+		return 0, notFound(err, "redirect "+namespace+"/"+name)
+	}
+	return id, nil
+}
+
+func (o *ops) AddDownloads(ctx context.Context, repoID, n int64) error {
+	res, err := o.q.ExecContext(ctx, `UPDATE repos SET downloads = downloads + $1 WHERE id = $2`, n, repoID)
+	return rowsOrNotFound(res, err, "count downloads")
+}
+
+// ---- objects
+
+func (o *ops) PutObjects(ctx context.Context, repoID int64, objs []gitobj.Object) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	return o.inTx(ctx, func(o *ops) error {
+		for _, obj := range objs {
+			id := obj.ID()
+			var lfsOID sql.NullString
+			var lfsSize sql.NullInt64
+			if obj.Kind == gitobj.KindBlob {
+				if p, ok := gitobj.ParsePointer(obj.Data); ok {
+					lfsOID = sql.NullString{String: p.OID, Valid: true}
+					lfsSize = sql.NullInt64{Int64: p.Size, Valid: true}
+				}
+			}
+			data := obj.Data
+			if data == nil {
+				data = []byte{}
+			}
+			if _, err := o.q.ExecContext(ctx, `INSERT INTO objects (repo_id, oid, kind, size, lfs_oid, lfs_size, data)
+				VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (repo_id, oid) DO NOTHING`,
+				repoID, id[:], int(obj.Kind), len(obj.Data), lfsOID, lfsSize, data); err != nil {
+				return fmt.Errorf("put object %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (o *ops) GetObject(ctx context.Context, repoID int64, id gitobj.ID) (gitobj.Object, error) {
+	var kind int
+	var data []byte
+	err := o.q.QueryRowContext(ctx, `SELECT kind, data FROM objects WHERE repo_id = $1 AND oid = $2`, repoID, id[:]).Scan(&kind, &data)
+	if err != nil {
+		return gitobj.Object{}, notFound(err, "object "+id.String())
+	}
+	return gitobj.Object{Kind: gitobj.Kind(kind), Data: data}, nil
+}
+
+// statBatch bounds the ids per query (SQLite allows 32766 parameters,
+// PostgreSQL 65535).
+const statBatch = 500
+
+func (o *ops) StatObjects(ctx context.Context, repoID int64, ids []gitobj.ID) (map[gitobj.ID]meta.ObjectInfo, error) {
+	out := make(map[gitobj.ID]meta.ObjectInfo, len(ids))
+	for start := 0; start < len(ids); start += statBatch {
+		chunk := ids[start:min(start+statBatch, len(ids))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, repoID)
+		ph := make([]string, len(chunk))
+		for i, id := range chunk {
+			args = append(args, id[:])
+			ph[i] = "$" + strconv.Itoa(i+2)
+		}
+		rows, err := o.q.QueryContext(ctx, `SELECT oid, kind, size, lfs_oid, lfs_size FROM objects
+			WHERE repo_id = $1 AND oid IN (`+strings.Join(ph, ",")+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("stat objects: %w", err)
+		}
+		for rows.Next() {
+			var raw []byte
+			var kind int
+			var size int64
+			var lfsOID sql.NullString
+			var lfsSize sql.NullInt64
+			if err := rows.Scan(&raw, &kind, &size, &lfsOID, &lfsSize); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("stat objects: %w", err)
+			}
+			var id gitobj.ID
+			copy(id[:], raw)
+			info := meta.ObjectInfo{Kind: gitobj.Kind(kind), Size: size}
+			if lfsOID.Valid {
+				info.LFS = &gitobj.Pointer{OID: lfsOID.String, Size: lfsSize.Int64}
+			}
+			out[id] = info
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("stat objects: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ---- refs
+
+func (o *ops) ListRefs(ctx context.Context, repoID int64) ([]meta.Ref, error) {
+	rows, err := o.q.QueryContext(ctx, `SELECT name, target FROM refs WHERE repo_id = $1 ORDER BY name`, repoID)
+	if err != nil {
+		return nil, fmt.Errorf("list refs: %w", err)
+	}
+	defer rows.Close()
+	var out []meta.Ref
+	for rows.Next() {
+		var r meta.Ref
+		var raw []byte
+		if err := rows.Scan(&r.Name, &raw); err != nil {
+			return nil, fmt.Errorf("list refs: %w", err)
+		}
+		copy(r.Target[:], raw)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (o *ops) GetRef(ctx context.Context, repoID int64, name string) (gitobj.ID, error) {
+	var raw []byte
+	if err := o.q.QueryRowContext(ctx, `SELECT target FROM refs WHERE repo_id = $1 AND name = $2`, repoID, name).Scan(&raw); err != nil {
+		return gitobj.ZeroID, notFound(err, "ref "+name)
+	}
+	var id gitobj.ID
+	copy(id[:], raw)
+	return id, nil
+}
+
+func (o *ops) UpdateRef(ctx context.Context, repoID int64, name string, old, new gitobj.ID) error {
+	conflict := fmt.Errorf("update ref %s from %s: %w", name, old, meta.ErrConflict)
+	var res sql.Result
+	var err error
+	switch {
+	case old.IsZero() && new.IsZero():
+		return fmt.Errorf("update ref %s: nothing to do", name)
+	case old.IsZero():
+		res, err = o.q.ExecContext(ctx, `INSERT INTO refs (repo_id, name, target) VALUES ($1, $2, $3) ON CONFLICT (repo_id, name) DO NOTHING`,
+			repoID, name, new[:])
+	case new.IsZero():
+		res, err = o.q.ExecContext(ctx, `DELETE FROM refs WHERE repo_id = $1 AND name = $2 AND target = $3`, repoID, name, old[:])
+	default:
+		res, err = o.q.ExecContext(ctx, `UPDATE refs SET target = $1 WHERE repo_id = $2 AND name = $3 AND target = $4`,
+			new[:], repoID, name, old[:])
+	}
+	if err != nil {
+		return fmt.Errorf("update ref %s: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("update ref %s: %w", name, err)
+	}
+	if n != 1 {
+		return conflict
+	}
+	return nil
+}
+
+// ---- LFS links
+
+func (o *ops) AddLFSObject(ctx context.Context, repoID int64, oid string, size int64) error {
+	_, err := o.q.ExecContext(ctx, `INSERT INTO repo_lfs (repo_id, oid, size, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (repo_id, oid) DO NOTHING`, repoID, oid, size, ms(time.Now()))
+	if err != nil {
+		return fmt.Errorf("link lfs object %s: %w", oid, err)
+	}
+	return nil
+}
+
+func (o *ops) LFSObject(ctx context.Context, repoID int64, oid string) (int64, error) {
+	var size int64
+	if err := o.q.QueryRowContext(ctx, `SELECT size FROM repo_lfs WHERE repo_id = $1 AND oid = $2`, repoID, oid).Scan(&size); err != nil {
+		return 0, notFound(err, "lfs object "+oid)
+	}
+	return size, nil
+}
+
+// ---- derived metadata
+
+func (o *ops) PutRepoMeta(ctx context.Context, repoID int64, m *meta.RepoMeta) error {
+	return o.inTx(ctx, func(o *ops) error {
+		var card, info sql.NullString
+		if m.CardData != nil {
+			card = sql.NullString{String: string(m.CardData), Valid: true}
+		}
+		if m.Info != nil {
+			info = sql.NullString{String: string(m.Info), Valid: true}
+		}
+		if _, err := o.q.ExecContext(ctx, `INSERT INTO repo_meta (repo_id, sha, card_data, card_error, pipeline_tag, library_name,
+			num_parameters, info) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (repo_id) DO UPDATE SET sha = excluded.sha, card_data = excluded.card_data, card_error = excluded.card_error,
+			pipeline_tag = excluded.pipeline_tag, library_name = excluded.library_name, num_parameters = excluded.num_parameters,
+			info = excluded.info`,
+			repoID, m.Sha[:], card, m.CardError, m.PipelineTag, m.LibraryName, m.NumParameters, info); err != nil {
+			return fmt.Errorf("put repo meta: %w", err)
+		}
+		if _, err := o.q.ExecContext(ctx, `DELETE FROM repo_tags WHERE repo_id = $1`, repoID); err != nil {
+			return fmt.Errorf("put repo meta: clear tags: %w", err)
+		}
+		seen := map[string]bool{}
+		for i, t := range m.Tags {
+			if seen[t] {
+				continue
+			}
+			seen[t] = true
+			if _, err := o.q.ExecContext(ctx, `INSERT INTO repo_tags (repo_id, tag, pos) VALUES ($1, $2, $3)`, repoID, t, i); err != nil {
+				return fmt.Errorf("put repo meta: tag %q: %w", t, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (o *ops) GetRepoMeta(ctx context.Context, repoID int64) (*meta.RepoMeta, error) {
+	var m meta.RepoMeta
+	var sha []byte
+	var card, info sql.NullString
+	err := o.q.QueryRowContext(ctx, `SELECT sha, card_data, card_error, pipeline_tag, library_name, num_parameters, info
+		FROM repo_meta WHERE repo_id = $1`, repoID).Scan(&sha, &card, &m.CardError, &m.PipelineTag, &m.LibraryName, &m.NumParameters, &info)
+	if err != nil {
+		return nil, notFound(err, "repo meta")
+	}
+	copy(m.Sha[:], sha)
+	if card.Valid {
+		m.CardData = []byte(card.String)
+	}
+	if info.Valid {
+		m.Info = []byte(info.String)
+	}
+	tags, err := o.tagsOf(ctx, []int64{repoID})
+	if err != nil {
+		return nil, err
+	}
+	m.Tags = tags[repoID]
+	return &m, nil
+}
+
+func (o *ops) tagsOf(ctx context.Context, ids []int64) (map[int64][]string, error) {
+	out := map[int64][]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		args[i] = id
+		ph[i] = "$" + strconv.Itoa(i+1)
+	}
+	rows, err := o.q.QueryContext(ctx, `SELECT repo_id, tag FROM repo_tags WHERE repo_id IN (`+strings.Join(ph, ",")+`) ORDER BY repo_id, pos`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read tags: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var tag string
+		if err := rows.Scan(&id, &tag); err != nil {
+			return nil, fmt.Errorf("read tags: %w", err)
+		}
+		out[id] = append(out[id], tag)
+	}
+	return out, rows.Err()
+}
+
+// ---- secrets
+
+func (o *ops) Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error) {
+	var v []byte
+	err := o.q.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read secret %s: %w", name, err)
+	}
+	if _, err := o.q.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, gen()); err != nil {
+		return nil, fmt.Errorf("create secret %s: %w", name, err)
+	}
+	if err := o.q.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v); err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", name, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,310 @@
+// Package meta defines the metadata store: users, tokens, repositories,
+// refs, git objects (commits, trees and regular blobs) and the derived
+// metadata used for search. Large file content is not here; it lives in
+// the blob store, keyed by SHA-256 (DESIGN.md decision 2).
+//
+// The interface is built from small roles that consumers pick from; every
+// implementation (sqlitemeta, pgmeta) must pass the conformance suite in
+// metatest against a real database. Stores never know about HTTP, and their
+// driver errors never escape: callers see the sentinels below.
+//
+// Concurrency: a Store is safe for concurrent use by many goroutines and by
+// many processes sharing one database. Nothing mutable is cached inside a
+// store, so replicas stay consistent without coordination.
+package meta
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/agorahub/agora/internal/gitobj"
+)
+
+// Sentinel errors. Implementations wrap them; callers test with errors.Is.
+var (
+	// ErrNotFound: the named record does not exist.
+	ErrNotFound = errors.New("meta: not found")
+	// ErrConflict: a unique key is taken, or a compare-and-swap lost.
+	ErrConflict = errors.New("meta: conflict")
+)
+
+// User is an account. Organisations are not modelled yet.
+type User struct {
+	ID           int64
+	Name         string
+	FullName     string
+	Email        string
+	IsAdmin      bool
+	PasswordHash string // empty: the user cannot sign in with a password
+	CreatedAt    time.Time
+}
+
+// Token roles.
+const (
+	RoleRead  = "read"
+	RoleWrite = "write"
+)
+
+// Token is an access token. Only the SHA-256 of its secret is stored.
+type Token struct {
+	ID        int64
+	UserID    int64
+	Name      string
+	Hash      []byte
+	Role      string // RoleRead or RoleWrite
+	CreatedAt time.Time
+}
+
+// Repo types as stored and as the API's "type" field spells them.
+const (
+	TypeModel   = "model"
+	TypeDataset = "dataset"
+)
+
+// Repo is a repository's identity and settings.
+type Repo struct {
+	ID             int64
+	PublicID       string // opaque 24-hex id shown as "_id"
+	Type           string // TypeModel or TypeDataset
+	Namespace      string
+	Name           string
+	Private        bool
+	Gated          string // "", "auto" or "manual"
+	DefaultBranch  string
+	AllowForcePush bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time // last commit on any branch or settings change
+	Downloads      int64
+	Likes          int64
+}
+
+// FullName returns "namespace/name".
+func (r *Repo) FullName() string { return r.Namespace + "/" + r.Name }
+
+// Ref is a git ref of a repository ("refs/heads/main", "refs/tags/v1",
+// "refs/pr/1"…) and the object it points at.
+type Ref struct {
+	Name   string
+	Target gitobj.ID
+}
+
+// ObjectInfo describes a stored git object without its content.
+type ObjectInfo struct {
+	Kind gitobj.Kind
+	Size int64
+	// LFS is set when the object is a blob that is a valid git-lfs pointer.
+	LFS *gitobj.Pointer
+}
+
+// RepoMeta is the metadata derived from the default branch's files at
+// commit Sha (DESIGN.md decision 5). It is rebuildable from the objects.
+type RepoMeta struct {
+	Sha           gitobj.ID
+	CardData      []byte // JSON object, nil when the README has no valid front matter
+	CardError     string // why the front matter was not understood, if it was not
+	PipelineTag   string
+	LibraryName   string
+	Tags          []string
+	NumParameters int64  // from safetensors/GGUF headers, 0 if unknown
+	Info          []byte // JSON object of further derived fields (config, safetensors, gguf…)
+}
+
+// Users stores accounts.
+type Users interface {
+	// CreateUser inserts u and sets u.ID. ErrConflict if the name is taken
+	// (names compare case-insensitively).
+	CreateUser(ctx context.Context, u *User) error
+	// UserByName looks a user up case-insensitively. ErrNotFound if absent.
+	UserByName(ctx context.Context, name string) (*User, error)
+	// UserByID returns the user. ErrNotFound if absent.
+	UserByID(ctx context.Context, id int64) (*User, error)
+	// UpdateUser saves FullName, Email, IsAdmin and PasswordHash.
+	UpdateUser(ctx context.Context, u *User) error
+}
+
+// Tokens stores access tokens.
+type Tokens interface {
+	// CreateToken inserts t and sets t.ID.
+	CreateToken(ctx context.Context, t *Token) error
+	// TokenByHash returns the token with that secret hash and its user.
+	// ErrNotFound if absent.
+	TokenByHash(ctx context.Context, hash []byte) (*Token, *User, error)
+	// ListTokens returns a user's tokens, oldest first.
+	ListTokens(ctx context.Context, userID int64) ([]Token, error)
+	// DeleteToken removes one of a user's tokens. ErrNotFound if absent.
+	DeleteToken(ctx context.Context, userID, tokenID int64) error
+}
+
+// Sort orders for [RepoQuery].
+const (
+	SortLastModified = "lastModified"
+	SortCreatedAt    = "createdAt"
+	SortDownloads    = "downloads"
+	SortLikes        = "likes"
+	SortID           = "id"
+)
+
+// RepoQuery selects repositories for listing.
+type RepoQuery struct {
+	Type string
+	// Visibility: private repos are returned only when ViewerAll is set or
+	// their namespace is one of ViewerNamespaces.
+	ViewerAll        bool
+	ViewerNamespaces []string
+	Author           string   // exact namespace (case-insensitive), "" = any
+	Search           string   // case-insensitive substring of "namespace/name"
+	Tags             []string // every one must be present
+	PipelineTag      string
+	Sort             string // one of the Sort constants; "" = SortID
+	Desc             bool
+	Limit            int
+	// After continues a listing after the last row of the previous page
+	// (see [CursorOf]).
+	After *Cursor
+}
+
+// Cursor is a keyset position in a sorted listing: the last row's sort
+// value and id (for SortID, its lower-case full name).
+type Cursor struct {
+	Value int64
+	ID    int64
+	Name  string
+}
+
+// Listing is one row of a repository listing.
+type Listing struct {
+	Repo Repo
+	Meta *RepoMeta // nil when nothing was derived yet
+}
+
+// CursorOf returns the cursor that continues a listing sorted by sort
+// after row l.
+func CursorOf(sort string, l *Listing) Cursor {
+	c := Cursor{ID: l.Repo.ID, Name: LowerName(l.Repo.Namespace, l.Repo.Name)}
+	switch sort {
+	case SortLastModified:
+		c.Value = l.Repo.UpdatedAt.UnixMilli()
+	case SortCreatedAt:
+		c.Value = l.Repo.CreatedAt.UnixMilli()
+	case SortDownloads:
+		c.Value = l.Repo.Downloads
+	case SortLikes:
+		c.Value = l.Repo.Likes
+	}
+	return c
+}
+
+// LowerName is the case-insensitive key of a full repository name.
+func LowerName(namespace, name string) string {
+	return strings.ToLower(namespace + "/" + name)
+}
+
+// Repos stores repositories and their settings.
+type Repos interface {
+	// CreateRepo inserts r and sets r.ID. ErrConflict if a repo of the same
+	// type and case-insensitive full name exists.
+	CreateRepo(ctx context.Context, r *Repo) error
+	// RepoByName finds a repository case-insensitively. ErrNotFound if absent.
+	RepoByName(ctx context.Context, typ, namespace, name string) (*Repo, error)
+	// RepoByID returns the repository. ErrNotFound if absent.
+	RepoByID(ctx context.Context, id int64) (*Repo, error)
+	// UpdateRepo saves Private, Gated, DefaultBranch, AllowForcePush and
+	// UpdatedAt. ErrNotFound if absent.
+	UpdateRepo(ctx context.Context, r *Repo) error
+	// RenameRepo moves a repository to a new full name and records the old
+	// one as a redirect. ErrConflict if the new name is taken.
+	RenameRepo(ctx context.Context, id int64, namespace, name string) error
+	// DeleteRepo removes the repository and everything that belongs to it
+	// (refs, objects, LFS links, metadata, redirects). ErrNotFound if absent.
+	DeleteRepo(ctx context.Context, id int64) error
+	// Redirect returns the repository that used to be called
+	// namespace/name. ErrNotFound if none.
+	Redirect(ctx context.Context, typ, namespace, name string) (int64, error)
+	// ListRepos returns one page of repositories with their metadata.
+	ListRepos(ctx context.Context, q RepoQuery) ([]Listing, error)
+	// AddDownloads adds n to a repository's download counter.
+	AddDownloads(ctx context.Context, repoID, n int64) error
+	// CountRepos counts the repositories a query matches (ignoring Limit
+	// and After).
+	CountRepos(ctx context.Context, q RepoQuery) (int64, error)
+}
+
+// Objects stores git objects per repository. Objects are immutable and
+// content-addressed, so writing one that exists is a no-op.
+type Objects interface {
+	// PutObjects stores objects in repository repoID (idempotent).
+	PutObjects(ctx context.Context, repoID int64, objs []gitobj.Object) error
+	// GetObject returns an object's content. ErrNotFound if absent.
+	GetObject(ctx context.Context, repoID int64, id gitobj.ID) (gitobj.Object, error)
+	// StatObjects describes the objects among ids that exist; missing ones
+	// are absent from the map.
+	StatObjects(ctx context.Context, repoID int64, ids []gitobj.ID) (map[gitobj.ID]ObjectInfo, error)
+}
+
+// Refs stores refs with compare-and-swap updates.
+type Refs interface {
+	// ListRefs returns every ref of a repository, sorted by name.
+	ListRefs(ctx context.Context, repoID int64) ([]Ref, error)
+	// GetRef returns a ref's target. ErrNotFound if absent.
+	GetRef(ctx context.Context, repoID int64, name string) (gitobj.ID, error)
+	// UpdateRef moves ref name from old to new atomically: old zero means
+	// "must not exist" (create), new zero means delete. ErrConflict if the
+	// current value is not old.
+	UpdateRef(ctx context.Context, repoID int64, name string, old, new gitobj.ID) error
+}
+
+// LFSObjects records which verified LFS objects a repository may reference.
+// Links are per repository so that knowing a hash never grants access to
+// content uploaded elsewhere.
+type LFSObjects interface {
+	// AddLFSObject links a verified object to a repository (idempotent).
+	AddLFSObject(ctx context.Context, repoID int64, oid string, size int64) error
+	// LFSObject returns the size of a linked object. ErrNotFound if absent.
+	LFSObject(ctx context.Context, repoID int64, oid string) (int64, error)
+}
+
+// Derived stores metadata derived from a repository's files.
+type Derived interface {
+	// PutRepoMeta replaces a repository's derived metadata.
+	PutRepoMeta(ctx context.Context, repoID int64, m *RepoMeta) error
+	// GetRepoMeta returns it. ErrNotFound if nothing was derived yet.
+	GetRepoMeta(ctx context.Context, repoID int64) (*RepoMeta, error)
+}
+
+// Secrets stores server-wide secrets (such as the key that signs upload
+// URLs) so that every replica uses the same ones.
+type Secrets interface {
+	// Secret returns the named secret, creating it from gen on first use.
+	// Concurrent first uses agree on one value.
+	Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error)
+}
+
+// Tx is everything a unit of work can touch.
+type Tx interface {
+	Users
+	Tokens
+	Repos
+	Objects
+	Refs
+	LFSObjects
+	Derived
+	Secrets
+}
+
+// Store is a metadata store. Its methods outside InTx each run in their own
+// short transaction.
+type Store interface {
+	Tx
+	// InTx runs fn in one transaction: all of its writes land or none do.
+	// If fn returns an error the transaction is rolled back and the error
+	// returned unchanged. Implementations may retry fn when the database
+	// reports a serialisation failure, so fn must not have side effects
+	// outside tx.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Ping checks that the database answers (for /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}

@@ -1,0 +1,533 @@
+// Package metatest is the conformance suite of meta.Store. Every
+// implementation runs it against a real database; a bug found in one
+// backend becomes a case here so that every backend is tested for it.
+package metatest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agorahub/agora/internal/gitobj"
+	"github.com/agorahub/agora/internal/meta"
+)
+
+// Run runs the suite. open must return a new, empty, migrated store.
+func Run(t *testing.T, open func(t *testing.T) meta.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s meta.Store)
+	}{
+		{"Users", testUsers},
+		{"Tokens", testTokens},
+		{"Repos", testRepos},
+		{"RenameAndRedirect", testRename},
+		{"DeleteCascades", testDelete},
+		{"Objects", testObjects},
+		{"RefsCompareAndSwap", testRefs},
+		{"ConcurrentCAS", testConcurrentCAS},
+		{"TxRollback", testTxRollback},
+		{"LFSLinks", testLFS},
+		{"RepoMeta", testRepoMeta},
+		{"ListRepos", testList},
+		{"Secrets", testSecrets},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			tc.fn(t, s)
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantErr(t *testing.T, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("err = %v, want %v", err, target)
+	}
+}
+
+func mkUser(t *testing.T, s meta.Store, name string) *meta.User {
+	t.Helper()
+	u := &meta.User{Name: name, Email: name + "@example.org"}
+	must(t, s.CreateUser(t.Context(), u))
+	return u
+}
+
+var repoSeq int
+
+func mkRepo(t *testing.T, s meta.Store, typ, ns, name string, private bool) *meta.Repo {
+	t.Helper()
+	repoSeq++
+	r := &meta.Repo{PublicID: fmt.Sprintf("%024x", repoSeq), Type: typ, Namespace: ns, Name: name, Private: private}
+	must(t, s.CreateRepo(t.Context(), r))
+	return r
+}
+
+func testUsers(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	u := mkUser(t, s, "Alice")
+	if u.ID == 0 {
+		t.Fatal("no id")
+	}
+	wantErr(t, s.CreateUser(ctx, &meta.User{Name: "alice"}), meta.ErrConflict)
+	got, err := s.UserByName(ctx, "ALICE")
+	must(t, err)
+	if got.ID != u.ID || got.Name != "Alice" || got.Email != "Alice@example.org" || got.CreatedAt.IsZero() {
+		t.Fatalf("UserByName = %+v", got)
+	}
+	_, err = s.UserByName(ctx, "bob")
+	wantErr(t, err, meta.ErrNotFound)
+	got.IsAdmin, got.PasswordHash, got.FullName = true, "hash", "Alice A."
+	must(t, s.UpdateUser(ctx, got))
+	again, err := s.UserByID(ctx, u.ID)
+	must(t, err)
+	if !again.IsAdmin || again.PasswordHash != "hash" || again.FullName != "Alice A." {
+		t.Fatalf("after update: %+v", again)
+	}
+	_, err = s.UserByID(ctx, 99999)
+	wantErr(t, err, meta.ErrNotFound)
+}
+
+func testTokens(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	u := mkUser(t, s, "tok")
+	t1 := &meta.Token{UserID: u.ID, Name: "a", Hash: []byte("h1"), Role: meta.RoleWrite}
+	must(t, s.CreateToken(ctx, t1))
+	must(t, s.CreateToken(ctx, &meta.Token{UserID: u.ID, Name: "b", Hash: []byte("h2"), Role: meta.RoleRead}))
+	wantErr(t, s.CreateToken(ctx, &meta.Token{UserID: u.ID, Name: "c", Hash: []byte("h1"), Role: meta.RoleRead}), meta.ErrConflict)
+	tok, owner, err := s.TokenByHash(ctx, []byte("h1"))
+	must(t, err)
+	if tok.ID != t1.ID || owner.ID != u.ID || tok.Role != meta.RoleWrite {
+		t.Fatalf("TokenByHash = %+v %+v", tok, owner)
+	}
+	list, err := s.ListTokens(ctx, u.ID)
+	must(t, err)
+	if len(list) != 2 || list[0].Name != "a" {
+		t.Fatalf("ListTokens = %+v", list)
+	}
+	must(t, s.DeleteToken(ctx, u.ID, t1.ID))
+	wantErr(t, s.DeleteToken(ctx, u.ID, t1.ID), meta.ErrNotFound)
+	_, _, err = s.TokenByHash(ctx, []byte("h1"))
+	wantErr(t, err, meta.ErrNotFound)
+}
+
+func testRepos(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := mkRepo(t, s, meta.TypeModel, "Org", "Model-1", false)
+	if r.ID == 0 || r.DefaultBranch != "main" {
+		t.Fatalf("created %+v", r)
+	}
+	// Same name, other type: allowed. Same type, other case: conflict.
+	mkRepo(t, s, meta.TypeDataset, "Org", "Model-1", false)
+	wantErr(t, s.CreateRepo(ctx, &meta.Repo{PublicID: "x1", Type: meta.TypeModel, Namespace: "org", Name: "model-1"}), meta.ErrConflict)
+	got, err := s.RepoByName(ctx, meta.TypeModel, "ORG", "MODEL-1")
+	must(t, err)
+	if got.ID != r.ID || got.Name != "Model-1" || got.Namespace != "Org" || got.Private {
+		t.Fatalf("RepoByName = %+v", got)
+	}
+	_, err = s.RepoByName(ctx, meta.TypeModel, "org", "other")
+	wantErr(t, err, meta.ErrNotFound)
+	got.Private, got.Gated, got.AllowForcePush = true, "auto", true
+	got.UpdatedAt = time.UnixMilli(1_800_000_000_000)
+	must(t, s.UpdateRepo(ctx, got))
+	again, err := s.RepoByID(ctx, r.ID)
+	must(t, err)
+	if !again.Private || again.Gated != "auto" || !again.AllowForcePush || !again.UpdatedAt.Equal(got.UpdatedAt) {
+		t.Fatalf("after update %+v", again)
+	}
+}
+
+func testRename(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := mkRepo(t, s, meta.TypeModel, "a", "one", false)
+	mkRepo(t, s, meta.TypeModel, "a", "taken", false)
+	wantErr(t, s.RenameRepo(ctx, r.ID, "A", "TAKEN"), meta.ErrConflict)
+	must(t, s.RenameRepo(ctx, r.ID, "b", "two"))
+	got, err := s.RepoByName(ctx, meta.TypeModel, "b", "two")
+	must(t, err)
+	if got.ID != r.ID {
+		t.Fatal("renamed repo not found under its new name")
+	}
+	_, err = s.RepoByName(ctx, meta.TypeModel, "a", "one")
+	wantErr(t, err, meta.ErrNotFound)
+	id, err := s.Redirect(ctx, meta.TypeModel, "A", "One")
+	must(t, err)
+	if id != r.ID {
+		t.Fatalf("redirect to %d, want %d", id, r.ID)
+	}
+	_, err = s.Redirect(ctx, meta.TypeDataset, "a", "one")
+	wantErr(t, err, meta.ErrNotFound)
+	// A new repo under the old name takes it back.
+	mkRepo(t, s, meta.TypeModel, "a", "one", false)
+	_, err = s.Redirect(ctx, meta.TypeModel, "a", "one")
+	wantErr(t, err, meta.ErrNotFound)
+	// Renaming twice keeps both old names pointing at the repo.
+	must(t, s.RenameRepo(ctx, r.ID, "c", "three"))
+	id, err = s.Redirect(ctx, meta.TypeModel, "b", "two")
+	must(t, err)
+	if id != r.ID {
+		t.Fatal("second redirect lost")
+	}
+}
+
+func testDelete(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := mkRepo(t, s, meta.TypeModel, "d", "gone", false)
+	blob := gitobj.Object{Kind: gitobj.KindBlob, Data: []byte("x")}
+	must(t, s.PutObjects(ctx, r.ID, []gitobj.Object{blob}))
+	must(t, s.UpdateRef(ctx, r.ID, "refs/heads/main", gitobj.ZeroID, blob.ID()))
+	must(t, s.AddLFSObject(ctx, r.ID, strings.Repeat("a", 64), 3))
+	must(t, s.PutRepoMeta(ctx, r.ID, &meta.RepoMeta{Tags: []string{"x"}}))
+	must(t, s.RenameRepo(ctx, r.ID, "d", "gone2"))
+	must(t, s.DeleteRepo(ctx, r.ID))
+	wantErr(t, s.DeleteRepo(ctx, r.ID), meta.ErrNotFound)
+	_, err := s.RepoByID(ctx, r.ID)
+	wantErr(t, err, meta.ErrNotFound)
+	_, err = s.GetObject(ctx, r.ID, blob.ID())
+	wantErr(t, err, meta.ErrNotFound)
+	_, err = s.GetRef(ctx, r.ID, "refs/heads/main")
+	wantErr(t, err, meta.ErrNotFound)
+	_, err = s.LFSObject(ctx, r.ID, strings.Repeat("a", 64))
+	wantErr(t, err, meta.ErrNotFound)
+	_, err = s.Redirect(ctx, meta.TypeModel, "d", "gone")
+	wantErr(t, err, meta.ErrNotFound)
+	_, err = s.GetRepoMeta(ctx, r.ID)
+	wantErr(t, err, meta.ErrNotFound)
+}
+
+func testObjects(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := mkRepo(t, s, meta.TypeModel, "o", "objs", false)
+	other := mkRepo(t, s, meta.TypeModel, "o", "other", false)
+	ptr := gitobj.Pointer{OID: strings.Repeat("b", 64), Size: 1 << 40}
+	objs := []gitobj.Object{
+		{Kind: gitobj.KindBlob, Data: []byte("hello")},
+		{Kind: gitobj.KindBlob, Data: []byte{}},
+		{Kind: gitobj.KindBlob, Data: ptr.Encode()},
+		{Kind: gitobj.KindBlob, Data: bytes.Repeat([]byte{0, 1, 2}, 100000)},
+	}
+	must(t, s.PutObjects(ctx, r.ID, objs))
+	must(t, s.PutObjects(ctx, r.ID, objs)) // idempotent
+	for _, o := range objs {
+		got, err := s.GetObject(ctx, r.ID, o.ID())
+		must(t, err)
+		if got.Kind != o.Kind || !bytes.Equal(got.Data, o.Data) {
+			t.Fatalf("GetObject(%s) differs", o.ID())
+		}
+	}
+	// Objects are per repository.
+	_, err := s.GetObject(ctx, other.ID, objs[0].ID())
+	wantErr(t, err, meta.ErrNotFound)
+	ids := []gitobj.ID{objs[0].ID(), objs[2].ID(), gitobj.Hash(gitobj.KindBlob, []byte("missing"))}
+	st, err := s.StatObjects(ctx, r.ID, ids)
+	must(t, err)
+	if len(st) != 2 || st[ids[0]].Size != 5 || st[ids[0]].LFS != nil || st[ids[2]].Kind != 0 {
+		t.Fatalf("StatObjects = %+v", st)
+	}
+	if p := st[ids[1]].LFS; p == nil || *p != ptr {
+		t.Fatalf("pointer not recognised: %+v", st[ids[1]])
+	}
+	// Many ids (more than one query batch).
+	var many []gitobj.Object
+	for i := range 1200 {
+		many = append(many, gitobj.Object{Kind: gitobj.KindBlob, Data: fmt.Appendf(nil, "blob %d", i)})
+	}
+	must(t, s.PutObjects(ctx, r.ID, many))
+	var manyIDs []gitobj.ID
+	for _, o := range many {
+		manyIDs = append(manyIDs, o.ID())
+	}
+	st, err = s.StatObjects(ctx, r.ID, manyIDs)
+	must(t, err)
+	if len(st) != len(many) {
+		t.Fatalf("StatObjects found %d of %d", len(st), len(many))
+	}
+}
+
+func id(s string) gitobj.ID { return gitobj.Hash(gitobj.KindCommit, []byte(s)) }
+
+func testRefs(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := mkRepo(t, s, meta.TypeModel, "r", "refs", false)
+	const main = "refs/heads/main"
+	a, b, c := id("a"), id("b"), id("c")
+	must(t, s.UpdateRef(ctx, r.ID, main, gitobj.ZeroID, a))
+	wantErr(t, s.UpdateRef(ctx, r.ID, main, gitobj.ZeroID, b), meta.ErrConflict)
+	wantErr(t, s.UpdateRef(ctx, r.ID, main, c, b), meta.ErrConflict)
+	must(t, s.UpdateRef(ctx, r.ID, main, a, b))
+	got, err := s.GetRef(ctx, r.ID, main)
+	must(t, err)
+	if got != b {
+		t.Fatalf("ref = %s, want %s", got, b)
+	}
+	must(t, s.UpdateRef(ctx, r.ID, "refs/heads/feature/x", gitobj.ZeroID, c))
+	must(t, s.UpdateRef(ctx, r.ID, "refs/tags/v1", gitobj.ZeroID, a))
+	refs, err := s.ListRefs(ctx, r.ID)
+	must(t, err)
+	if len(refs) != 3 || refs[0].Name != "refs/heads/feature/x" || refs[2].Name != "refs/tags/v1" {
+		t.Fatalf("ListRefs = %+v", refs)
+	}
+	wantErr(t, s.UpdateRef(ctx, r.ID, main, a, gitobj.ZeroID), meta.ErrConflict)
+	must(t, s.UpdateRef(ctx, r.ID, main, b, gitobj.ZeroID))
+	_, err = s.GetRef(ctx, r.ID, main)
+	wantErr(t, err, meta.ErrNotFound)
+}
+
+// testConcurrentCAS runs many read-modify-write loops on one ref; every
+// increment must land exactly once.
+func testConcurrentCAS(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := mkRepo(t, s, meta.TypeModel, "c", "cas", false)
+	const ref = "refs/heads/main"
+	must(t, s.UpdateRef(ctx, r.ID, ref, gitobj.ZeroID, id("0")))
+	// The chain of values is 0, 1, 2, … encoded as ids; each writer moves
+	// the ref from n to n+1.
+	val := map[gitobj.ID]int{id("0"): 0}
+	var mu sync.Mutex
+	idOf := func(n int) gitobj.ID {
+		v := id(fmt.Sprint(n))
+		mu.Lock()
+		val[v] = n
+		mu.Unlock()
+		return v
+	}
+	const workers, each = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				for {
+					err := s.InTx(ctx, func(tx meta.Tx) error {
+						cur, err := tx.GetRef(ctx, r.ID, ref)
+						if err != nil {
+							return err
+						}
+						mu.Lock()
+						n := val[cur]
+						mu.Unlock()
+						return tx.UpdateRef(ctx, r.ID, ref, cur, idOf(n+1))
+					})
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, meta.ErrConflict) {
+						errs <- err
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	cur, err := s.GetRef(ctx, r.ID, ref)
+	must(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	if val[cur] != workers*each {
+		t.Fatalf("final value %d, want %d: updates were lost", val[cur], workers*each)
+	}
+}
+
+func testTxRollback(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := mkRepo(t, s, meta.TypeModel, "t", "tx", false)
+	blob := gitobj.Object{Kind: gitobj.KindBlob, Data: []byte("rolled back")}
+	boom := errors.New("boom")
+	err := s.InTx(ctx, func(tx meta.Tx) error {
+		must(t, tx.PutObjects(ctx, r.ID, []gitobj.Object{blob}))
+		must(t, tx.UpdateRef(ctx, r.ID, "refs/heads/main", gitobj.ZeroID, blob.ID()))
+		return boom
+	})
+	wantErr(t, err, boom)
+	_, err = s.GetObject(ctx, r.ID, blob.ID())
+	wantErr(t, err, meta.ErrNotFound)
+	_, err = s.GetRef(ctx, r.ID, "refs/heads/main")
+	wantErr(t, err, meta.ErrNotFound)
+}
+
+func testLFS(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := mkRepo(t, s, meta.TypeModel, "l", "lfs", false)
+	other := mkRepo(t, s, meta.TypeModel, "l", "other", false)
+	oid := strings.Repeat("c", 64)
+	must(t, s.AddLFSObject(ctx, r.ID, oid, 10))
+	must(t, s.AddLFSObject(ctx, r.ID, oid, 10))
+	size, err := s.LFSObject(ctx, r.ID, oid)
+	must(t, err)
+	if size != 10 {
+		t.Fatalf("size %d", size)
+	}
+	_, err = s.LFSObject(ctx, other.ID, oid)
+	wantErr(t, err, meta.ErrNotFound)
+}
+
+func testRepoMeta(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := mkRepo(t, s, meta.TypeModel, "m", "meta", false)
+	_, err := s.GetRepoMeta(ctx, r.ID)
+	wantErr(t, err, meta.ErrNotFound)
+	m := &meta.RepoMeta{Sha: id("x"), CardData: []byte(`{"license":"mit"}`), PipelineTag: "text-generation",
+		LibraryName: "transformers", Tags: []string{"transformers", "license:mit", "en", "transformers"}, NumParameters: 7e9,
+		Info: []byte(`{"a":1}`)}
+	must(t, s.PutRepoMeta(ctx, r.ID, m))
+	got, err := s.GetRepoMeta(ctx, r.ID)
+	must(t, err)
+	if got.Sha != m.Sha || string(got.CardData) != string(m.CardData) || got.PipelineTag != m.PipelineTag ||
+		got.NumParameters != m.NumParameters || string(got.Info) != `{"a":1}` || strings.Join(got.Tags, ",") != "transformers,license:mit,en" {
+		t.Fatalf("GetRepoMeta = %+v", got)
+	}
+	must(t, s.PutRepoMeta(ctx, r.ID, &meta.RepoMeta{Sha: id("y"), CardError: "bad yaml"}))
+	got, err = s.GetRepoMeta(ctx, r.ID)
+	must(t, err)
+	if got.CardData != nil || got.CardError != "bad yaml" || len(got.Tags) != 0 {
+		t.Fatalf("after replace: %+v", got)
+	}
+}
+
+func testList(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	base := time.UnixMilli(1_700_000_000_000)
+	type spec struct {
+		ns, name string
+		private  bool
+		tags     []string
+		pipe     string
+		dl       int64
+	}
+	specs := []spec{
+		{"alice", "llama-small", false, []string{"transformers", "license:mit"}, "text-generation", 5},
+		{"alice", "secret-model", true, []string{"transformers"}, "", 50},
+		{"bob", "Llama-Big", false, []string{"transformers", "license:apache-2.0"}, "text-generation", 7},
+		{"bob", "vision", false, []string{"timm"}, "image-classification", 7},
+		{"carol", "x_y", false, nil, "", 1},
+		{"carol", "xzy", false, nil, "", 0},
+	}
+	for i, sp := range specs {
+		r := &meta.Repo{PublicID: fmt.Sprintf("list%02d", i), Type: meta.TypeModel, Namespace: sp.ns, Name: sp.name, Private: sp.private,
+			CreatedAt: base.Add(time.Duration(i) * time.Hour), UpdatedAt: base.Add(time.Duration(10-i) * time.Hour)}
+		must(t, s.CreateRepo(ctx, r))
+		if sp.tags != nil || sp.pipe != "" {
+			must(t, s.PutRepoMeta(ctx, r.ID, &meta.RepoMeta{Tags: sp.tags, PipelineTag: sp.pipe}))
+		}
+		r.Downloads = sp.dl
+		if sp.dl > 0 {
+			// Downloads are set directly: counting them is the hub's job.
+			setDownloads(t, s, r, sp.dl)
+		}
+	}
+	mkRepo(t, s, meta.TypeDataset, "alice", "data", false)
+
+	names := func(ls []meta.Listing) string {
+		var out []string
+		for _, l := range ls {
+			out = append(out, l.Repo.FullName())
+		}
+		return strings.Join(out, " ")
+	}
+	cases := []struct {
+		name string
+		q    meta.RepoQuery
+		want string
+	}{
+		{"anonymous by id", meta.RepoQuery{Type: meta.TypeModel}, "alice/llama-small bob/Llama-Big bob/vision carol/x_y carol/xzy"},
+		{"owner sees private", meta.RepoQuery{Type: meta.TypeModel, ViewerNamespaces: []string{"ALICE"}, Author: "alice"}, "alice/llama-small alice/secret-model"},
+		{"admin sees all", meta.RepoQuery{Type: meta.TypeModel, ViewerAll: true, Author: "Alice"}, "alice/llama-small alice/secret-model"},
+		{"search is case-insensitive substring", meta.RepoQuery{Type: meta.TypeModel, Search: "LLAMA"}, "alice/llama-small bob/Llama-Big"},
+		{"search matches namespace", meta.RepoQuery{Type: meta.TypeModel, Search: "bob/"}, "bob/Llama-Big bob/vision"},
+		{"search escapes LIKE wildcards", meta.RepoQuery{Type: meta.TypeModel, Search: "x_y"}, "carol/x_y"},
+		{"tags are ANDed", meta.RepoQuery{Type: meta.TypeModel, Tags: []string{"transformers", "license:mit"}}, "alice/llama-small"},
+		{"pipeline tag", meta.RepoQuery{Type: meta.TypeModel, PipelineTag: "image-classification"}, "bob/vision"},
+		{"sort downloads desc, ties by id", meta.RepoQuery{Type: meta.TypeModel, Sort: meta.SortDownloads, Desc: true, Limit: 3}, "bob/vision bob/Llama-Big alice/llama-small"},
+		{"sort created asc", meta.RepoQuery{Type: meta.TypeModel, Sort: meta.SortCreatedAt, Limit: 2}, "alice/llama-small bob/Llama-Big"},
+		{"sort lastModified desc", meta.RepoQuery{Type: meta.TypeModel, Sort: meta.SortLastModified, Desc: true, Limit: 2}, "alice/llama-small bob/Llama-Big"},
+		{"datasets", meta.RepoQuery{Type: meta.TypeDataset}, "alice/data"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListRepos(ctx, tc.q)
+			must(t, err)
+			if names(got) != tc.want {
+				t.Fatalf("got  %s\nwant %s", names(got), tc.want)
+			}
+			n, err := s.CountRepos(ctx, tc.q)
+			must(t, err)
+			if tc.q.Limit == 0 && int(n) != len(got) {
+				t.Fatalf("CountRepos = %d, listed %d", n, len(got))
+			}
+		})
+	}
+	// Paging with the cursor visits every row once, for each sort.
+	for _, sort := range []string{meta.SortID, meta.SortDownloads, meta.SortCreatedAt, meta.SortLastModified, meta.SortLikes} {
+		for _, desc := range []bool{false, true} {
+			q := meta.RepoQuery{Type: meta.TypeModel, Sort: sort, Desc: desc, Limit: 2}
+			all, err := s.ListRepos(ctx, meta.RepoQuery{Type: meta.TypeModel, Sort: sort, Desc: desc})
+			must(t, err)
+			var paged []meta.Listing
+			for {
+				page, err := s.ListRepos(ctx, q)
+				must(t, err)
+				paged = append(paged, page...)
+				if len(page) < q.Limit {
+					break
+				}
+				c := meta.CursorOf(sort, &page[len(page)-1])
+				q.After = &c
+			}
+			if names(paged) != names(all) {
+				t.Fatalf("sort %s desc=%v: paged %s, all %s", sort, desc, names(paged), names(all))
+			}
+		}
+	}
+	// Tags and metadata come back with the listing.
+	got, err := s.ListRepos(ctx, meta.RepoQuery{Type: meta.TypeModel, Search: "llama-small"})
+	must(t, err)
+	if len(got) != 1 || got[0].Meta == nil || strings.Join(got[0].Meta.Tags, ",") != "transformers,license:mit" {
+		t.Fatalf("listing meta: %+v", got)
+	}
+}
+
+func setDownloads(t *testing.T, s meta.Store, r *meta.Repo, n int64) {
+	t.Helper()
+	must(t, s.AddDownloads(t.Context(), r.ID, n))
+}
+
+func testSecrets(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	got := make([][]byte, 8)
+	errs := make([]error, 8)
+	for i := range got {
+		wg.Go(func() {
+			got[i], errs[i] = s.Secret(ctx, "signing", func() []byte { return fmt.Appendf(nil, "secret-%d", i) })
+		})
+	}
+	wg.Wait()
+	for i := range got {
+		must(t, errs[i])
+		if !bytes.Equal(got[i], got[0]) {
+			t.Fatalf("secrets differ: %q vs %q", got[i], got[0])
+		}
+	}
+	v, err := s.Secret(ctx, "other", func() []byte { return []byte("o") })
+	must(t, err)
+	if string(v) != "o" {
+		t.Fatalf("other secret %q", v)
+	}
+}

@@ -1,0 +1,93 @@
+// Package sqlitemeta is the embedded metadata store: a single SQLite file
+// (pure-Go driver modernc.org/sqlite, so the binary stays static) in WAL
+// mode, shared safely by the server and the admin commands that open it at
+// the same time. Its schema lives in migrations/, numbered like pgmeta's.
+package sqlitemeta
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/agorahub/agora/internal/meta"
+	"github.com/agorahub/agora/internal/meta/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns the embedded migrations.
+func Migrations() ([]meta.Migration, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return meta.ReadMigrations(sub)
+}
+
+// Store is a SQLite metadata store.
+type Store struct {
+	*sqlstore.Store
+}
+
+var _ meta.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path and applies
+// pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+	}
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	// Every transaction takes the write lock at BEGIN: a read-then-write
+	// transaction can then never fail half-way with SQLITE_BUSY.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	migs, err := Migrations()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := meta.Migrate(ctx, db, migs, meta.Dialect{
+		Insert: `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`,
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isBusy})}, nil
+}
+
+func code(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+func isUnique(err error) bool {
+	c := code(err)
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+func isBusy(err error) bool {
+	c := code(err) & 0xff
+	return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+}

@@ -1,0 +1,229 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agorahub/agora/internal/auth"
+)
+
+func withRequestID(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" {
+			id = r.Header.Get("X-Amzn-Trace-Id") // sent by huggingface_hub on every request
+		}
+		if id == "" || len(id) > 128 {
+			var b [8]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequestID, id)))
+	})
+}
+
+func withRecovery(lg *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				lg.ErrorContext(r.Context(), "panic", "req", RequestID(r.Context()), "panic", v, "stack", string(debug.Stack()))
+				WriteJSONError(w, r, Problem{Status: http.StatusInternalServerError, Msg: "Internal error", Internal: true})
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter records the status and size of a response. It keeps the
+// io.ReaderFrom of the underlying writer so that http.ServeContent on an
+// *os.File still uses sendfile.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	n, err := w.ResponseWriter.(io.ReaderFrom).ReadFrom(r)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	bytes    *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agora_http_requests_total", Help: "HTTP requests by route, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "agora_http_request_duration_seconds", Help: "Time to answer HTTP requests, by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 60, 600},
+		}, []string{"route"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agora_http_response_bytes_total", Help: "Bytes sent in response bodies, by route.",
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.bytes)
+	return m
+}
+
+// redactPath hides the signed tokens that upload and download URLs carry
+// in their path.
+func redactPath(p string) string {
+	if rest, ok := strings.CutPrefix(p, "/api/lfs/"); ok {
+		kind, _, _ := strings.Cut(rest, "/")
+		return "/api/lfs/" + kind + "/…"
+	}
+	return p
+}
+
+func (s *Server) withAccessLog(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		route := "other"
+		r = r.WithContext(context.WithValue(r.Context(), keyRoute, &route))
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		dur := time.Since(start)
+		code := strconv.Itoa(sw.status)
+		s.metrics.requests.WithLabelValues(route, r.Method, code).Inc()
+		s.metrics.duration.WithLabelValues(route).Observe(dur.Seconds())
+		s.metrics.bytes.WithLabelValues(route).Add(float64(sw.bytes))
+		user := ""
+		if id := Identity(r.Context()); id != nil {
+			user = id.User.Name
+		}
+		s.lg.LogAttrs(r.Context(), slog.LevelInfo, "http",
+			slog.String("req", RequestID(r.Context())), slog.String("method", r.Method),
+			slog.String("path", redactPath(r.URL.EscapedPath())), slog.String("route", route),
+			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes), slog.Duration("dur", dur),
+			slog.String("user", user), slog.String("remote", r.RemoteAddr))
+	})
+}
+
+// credentials extracts a token from Authorization: "Bearer <token>", or
+// HTTP Basic with the token as password (what git credential helpers send).
+func credentials(r *http.Request) (auth.Secret, bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false
+	}
+	scheme, rest, _ := strings.Cut(h, " ")
+	switch strings.ToLower(scheme) {
+	case "bearer":
+		return auth.Secret(strings.TrimSpace(rest)), true
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
+		if err != nil {
+			return "", true
+		}
+		_, pass, _ := strings.Cut(string(raw), ":")
+		return auth.Secret(pass), true
+	}
+	return "", true
+}
+
+func (s *Server) withIdentity(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret, present := credentials(r)
+		if !present || s.authn == nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		id, err := s.authn.Authenticate(r.Context(), secret)
+		if err != nil {
+			p := Classify(err)
+			if p.Internal {
+				s.lg.ErrorContext(r.Context(), "authenticate", "req", RequestID(r.Context()), "err", err)
+			}
+			if p.Status == http.StatusUnauthorized {
+				// A realm makes git ask for other credentials.
+				w.Header().Set("WWW-Authenticate", `Basic realm="Agora"`)
+				p.Msg = "Invalid credentials in Authorization header"
+			}
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			WriteJSONError(w, r, p)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyIdentity, id)))
+	})
+}
+
+// exposedHeaders are the response headers browser clients may read (the
+// list the Hub sends, plus the linked size and etag).
+const exposedHeaders = "X-Repo-Commit, X-Request-Id, X-Error-Code, X-Error-Message, X-Total-Count, ETag, Link, " +
+	"Accept-Ranges, Content-Range, X-Linked-Size, X-Linked-ETag, Content-Length, Content-Disposition"
+
+// withCORS lets browser code (the JS client in a page) call the API. A
+// wildcard origin never covers credentialed (cookie) requests, so it
+// grants other sites nothing a bearer token would not.
+func withCORS(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		hd := w.Header()
+		hd.Set("Access-Control-Allow-Origin", "*")
+		hd.Set("Access-Control-Expose-Headers", exposedHeaders)
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			hd.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS")
+			hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Range, X-Request-Id, Accept, User-Agent")
+			hd.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
