@@ -287,7 +287,7 @@ func (h *Handler) routeWeb(r *http.Request, s []string) *route {
 	}
 	switch q.rest[0] {
 	case "resolve", "raw":
-		if !get || len(q.rest) < 3 {
+		if !get || len(q.rest) < 2 {
 			return nil
 		}
 		return &route{name: q.rest[0], fn: h.resolve(q, q.rest[0] == "raw"), q: q}
