@@ -7,10 +7,12 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -381,13 +383,25 @@ func (o *ops) AddDownloads(ctx context.Context, repoID, n int64) error {
 
 // ---- objects
 
+type keyed struct {
+	id  gitobj.ID
+	obj gitobj.Object
+}
+
 func (o *ops) PutObjects(ctx context.Context, repoID int64, objs []gitobj.Object) error {
 	if len(objs) == 0 {
 		return nil
 	}
+	// Insert in id order: two transactions writing overlapping sets then
+	// take their row locks in the same order and cannot deadlock.
+	sorted := make([]keyed, len(objs))
+	for i, obj := range objs {
+		sorted[i] = keyed{obj.ID(), obj}
+	}
+	slices.SortFunc(sorted, func(a, b keyed) int { return bytes.Compare(a.id[:], b.id[:]) })
 	return o.inTx(ctx, func(o *ops) error {
-		for _, obj := range objs {
-			id := obj.ID()
+		for _, k := range sorted {
+			id, obj := k.id, k.obj
 			var lfsOID sql.NullString
 			var lfsSize sql.NullInt64
 			if obj.Kind == gitobj.KindBlob {
