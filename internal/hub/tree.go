@@ -481,3 +481,113 @@ func (s *Service) Info(ctx context.Context, who *auth.Identity, ref RepoRef, rev
 	}
 	return &RepoInfo{Repo: r, Revision: rv, Commit: c, Meta: m, Siblings: sib}, nil
 }
+
+// Change is a file changed by a commit.
+type Change struct {
+	Path string
+	Kind string // "added", "modified" or "deleted"
+}
+
+// maxChanges bounds a commit's change list.
+const maxChanges = 10_000
+
+// CommitDetail returns a commit of a repository and the files it changed
+// against its first parent.
+func (s *Service) CommitDetail(ctx context.Context, who *auth.Identity, ref RepoRef, rev string) (*Repo, CommitInfo, []Change, error) {
+	r, rv, err := s.ResolveRevision(ctx, who, ref, rev)
+	if err != nil {
+		return nil, CommitInfo{}, nil, err
+	}
+	objs := s.objectsOf(r.ID)
+	c, err := objs.commit(ctx, rv.Commit)
+	if err != nil {
+		return nil, CommitInfo{}, nil, err
+	}
+	title, body := gitobj.SplitMessage(c.Message)
+	info := CommitInfo{ID: rv.Commit, Parents: c.Parents, Title: title, Message: body, Authors: []string{c.Author.Name}, Date: c.Committer.When}
+	parentTree := gitobj.EmptyTreeID
+	if len(c.Parents) > 0 {
+		pc, err := objs.commit(ctx, c.Parents[0])
+		if err != nil {
+			return nil, CommitInfo{}, nil, err
+		}
+		parentTree = pc.Tree
+	}
+	var out []Change
+	var diff func(a, b gitobj.ID, prefix string) error
+	diff = func(a, b gitobj.ID, prefix string) error {
+		if a == b || len(out) >= maxChanges {
+			return nil
+		}
+		ea, err := objs.tree(ctx, a)
+		if err != nil {
+			return err
+		}
+		eb, err := objs.tree(ctx, b)
+		if err != nil {
+			return err
+		}
+		old := map[string]gitobj.TreeEntry{}
+		for _, e := range ea {
+			old[e.Name] = e
+		}
+		seen := map[string]bool{}
+		for _, e := range eb {
+			seen[e.Name] = true
+			p := prefix + e.Name
+			o, had := old[e.Name]
+			switch {
+			case had && o.Mode.IsTree() && e.Mode.IsTree():
+				if err := diff(o.ID, e.ID, p+"/"); err != nil {
+					return err
+				}
+			case had && !o.Mode.IsTree() && !e.Mode.IsTree():
+				if o.ID != e.ID || o.Mode != e.Mode {
+					out = append(out, Change{Path: p, Kind: "modified"})
+				}
+			default:
+				if had {
+					if err := s.listChange(ctx, objs, o, p, "deleted", &out); err != nil {
+						return err
+					}
+				}
+				if err := s.listChange(ctx, objs, e, p, "added", &out); err != nil {
+					return err
+				}
+			}
+		}
+		for _, o := range ea {
+			if !seen[o.Name] {
+				if err := s.listChange(ctx, objs, o, prefix+o.Name, "deleted", &out); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := diff(parentTree, c.Tree, ""); err != nil {
+		return nil, CommitInfo{}, nil, err
+	}
+	return r, info, out, nil
+}
+
+// listChange records e (a file, or every file of a folder) as changed.
+func (s *Service) listChange(ctx context.Context, objs *objects, e gitobj.TreeEntry, p, kind string, out *[]Change) error {
+	if !e.Mode.IsTree() {
+		*out = append(*out, Change{Path: p, Kind: kind})
+		return nil
+	}
+	ents, err := objs.tree(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	for _, c := range ents {
+		if len(*out) >= maxChanges {
+			return nil
+		}
+		if err := s.listChange(ctx, objs, c, p+"/"+c.Name, kind, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
