@@ -94,7 +94,7 @@ func TestIDsMatchGitBinary(t *testing.T) {
 		t.Fatalf("DecodeTree: %v, %d entries", err, len(dec))
 	}
 
-	when := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("", -(7*3600 + 30*60)))
+	when := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("", -(7*3600+30*60)))
 	parentCommit := &Commit{
 		Tree:      rootID,
 		Author:    Signature{Name: "Ada Lovelace", Email: "ada@example.org", When: when},

@@ -20,10 +20,10 @@ type OpKind int
 
 // Commit operations, as the NDJSON commit body names them.
 const (
-	OpFile          OpKind = iota + 1 // "file": regular content
-	OpLFSFile                         // "lfsFile": an uploaded LFS object
-	OpDeleteFile                      // "deletedFile"
-	OpDeleteFolder                    // "deletedFolder"
+	OpFile         OpKind = iota + 1 // "file": regular content
+	OpLFSFile                        // "lfsFile": an uploaded LFS object
+	OpDeleteFile                     // "deletedFile"
+	OpDeleteFolder                   // "deletedFolder"
 )
 
 // CommitOp is one operation of a commit.
