@@ -31,6 +31,7 @@ commands:
   serve                 run the hub (default: SQLite + files under ./agora-data, 127.0.0.1:8080)
   user add NAME         create a user and print a write token (last line)
   token add NAME        print a new token for user NAME (--read for read-only)
+  reindex               recompute every repository's derived metadata (cards, weights, lineage)
 
 Run "agora <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --data is AGORA_DATA, --lfs-threshold is
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdUser(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = cmdToken(ctx, args[1:], stdout, stderr)
+	case "reindex":
+		err = cmdReindex(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -110,6 +110,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv.Mount(hubapi.New(lg, srv, svc, hubapi.Config{ProxyDownloads: *c.blobsProxy}))
 
+	bg, stopBG := context.WithCancel(ctx)
+	bgDone := make(chan struct{})
+	go func() { svc.RunBackground(bg); close(bgDone) }()
+	defer func() { stopBG(); <-bgDone }()
+
 	if sw, ok := bs.(interface {
 		Sweep(context.Context, time.Time) error
 	}); ok {

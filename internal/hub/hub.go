@@ -69,6 +69,7 @@ type Service struct {
 	commitLocks keyedMutex
 
 	signingKey []byte
+	counts     *counter
 }
 
 // New builds the service. It reads (creating on first start) the secret
@@ -82,7 +83,8 @@ func New(ctx context.Context, lg *slog.Logger, cfg Config, m meta.Store, b blob.
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
-	return &Service{lg: lg, cfg: cfg, meta: m, blobs: b, cache: newObjectCache(64 << 20), signingKey: key}, nil
+	return &Service{lg: lg, cfg: cfg, meta: m, blobs: b, cache: newObjectCache(64 << 20), signingKey: key,
+		counts: &counter{pending: map[int64]int64{}, recent: map[string]time.Time{}}}, nil
 }
 
 // Config returns the service's configuration.

@@ -102,7 +102,7 @@ func (s *Service) Preupload(ctx context.Context, who *auth.Identity, ref RepoRef
 			existing = append(existing, Entry{Type: "file", Path: f.Path, OID: te.ID})
 		}
 	}
-	if err := s.fillSizes(ctx, r.ID, existing); err != nil {
+	if err := s.fillSizes(ctx, objs, existing); err != nil {
 		return nil, gitobj.ZeroID, fmt.Errorf("preupload: %w", err)
 	}
 	byPath := map[string]Entry{}

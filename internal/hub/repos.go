@@ -289,7 +289,10 @@ type ListQuery struct {
 	Search      string
 	Tags        []string
 	PipelineTag string
-	Sort        string // meta Sort* constants
+	// MinParams, MaxParams bound the parameter count (0 = none).
+	MinParams, MaxParams int64
+	Gated                *bool
+	Sort                 string // meta Sort* constants
 	Desc        bool
 	Limit       int
 	After       *meta.Cursor
@@ -307,6 +310,7 @@ const (
 	SortCreatedAt    = meta.SortCreatedAt
 	SortDownloads    = meta.SortDownloads
 	SortLikes        = meta.SortLikes
+	SortTrending     = meta.SortTrending
 	SortID           = meta.SortID
 )
 
@@ -314,6 +318,7 @@ const (
 // whether another page follows (use [meta.CursorOf] on the last row).
 func (s *Service) ListRepos(ctx context.Context, who *auth.Identity, q ListQuery) (rows []Listing, more bool, err error) {
 	mq := meta.RepoQuery{Type: q.Type, Author: q.Author, Search: q.Search, Tags: q.Tags, PipelineTag: q.PipelineTag,
+		MinParams: q.MinParams, MaxParams: q.MaxParams, Gated: q.Gated,
 		Sort: q.Sort, Desc: q.Desc, Limit: q.Limit + 1, After: q.After}
 	if who != nil {
 		mq.ViewerAll = who.User.IsAdmin

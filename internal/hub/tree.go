@@ -79,23 +79,36 @@ func (s *Service) listEntries(ctx context.Context, objs *objects, root gitobj.ID
 	if err := walk(te.ID, path); err != nil {
 		return nil, err
 	}
-	return out, s.fillSizes(ctx, objs.repo, out)
+	return out, s.fillSizes(ctx, objs, out)
 }
 
-// fillSizes sets Size and LFS of file entries from the stored objects.
-func (s *Service) fillSizes(ctx context.Context, repoID int64, ents []Entry) error {
+// fillSizes sets Size and LFS of file entries from the stored (or
+// pending) objects.
+func (s *Service) fillSizes(ctx context.Context, objs *objects, ents []Entry) error {
 	var ids []gitobj.ID
+	st := map[gitobj.ID]meta.ObjectInfo{}
 	for _, e := range ents {
-		if e.Type == "file" {
-			ids = append(ids, e.OID)
+		if e.Type != "file" {
+			continue
 		}
+		if ob, ok := objs.pending[e.OID]; ok {
+			info := meta.ObjectInfo{Kind: ob.Kind, Size: int64(len(ob.Data))}
+			if p, ok := gitobj.ParsePointer(ob.Data); ok {
+				info.LFS = &p
+			}
+			st[e.OID] = info
+			continue
+		}
+		ids = append(ids, e.OID)
 	}
-	if len(ids) == 0 {
-		return nil
-	}
-	st, err := s.meta.StatObjects(ctx, repoID, ids)
-	if err != nil {
-		return fmt.Errorf("stat blobs: %w", err)
+	if len(ids) > 0 {
+		stored, err := s.meta.StatObjects(ctx, objs.repo, ids)
+		if err != nil {
+			return fmt.Errorf("stat blobs: %w", err)
+		}
+		for k, v := range stored {
+			st[k] = v
+		}
 	}
 	for i := range ents {
 		e := &ents[i]
@@ -187,7 +200,7 @@ func (s *Service) PathsInfo(ctx context.Context, who *auth.Identity, ref RepoRef
 			out = append(out, Entry{Type: "file", Path: p, Mode: te.Mode, OID: te.ID})
 		}
 	}
-	if err := s.fillSizes(ctx, r.ID, out); err != nil {
+	if err := s.fillSizes(ctx, objs, out); err != nil {
 		return nil, Revision{}, nil, err
 	}
 	if expand {
@@ -218,7 +231,7 @@ func (s *Service) FileAt(ctx context.Context, who *auth.Identity, ref RepoRef, r
 		return r, rv, nil, &Error{Kind: ErrEntryNotFound, Msg: "Entry not found", Commit: rv.Commit.String()}
 	}
 	ents := []Entry{{Type: "file", Path: path, Mode: te.Mode, OID: te.ID}}
-	if err := s.fillSizes(ctx, r.ID, ents); err != nil {
+	if err := s.fillSizes(ctx, objs, ents); err != nil {
 		return nil, Revision{}, nil, err
 	}
 	return r, rv, &ents[0], nil

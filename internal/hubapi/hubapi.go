@@ -132,6 +132,15 @@ func (h *Handler) routeAPI(r *http.Request, s []string) *route {
 			}
 		}
 		return nil
+	case "users":
+		if len(s) == 3 && s[2] == "likes" && (m == http.MethodGet || m == http.MethodHead) {
+			user, ok := unescape(s[1])
+			if !ok {
+				return nil
+			}
+			return &route{name: "user-likes", fn: h.userLikes(user)}
+		}
+		return nil
 	case "validate-yaml":
 		return &route{name: "validate-yaml", fn: h.validateYAML}
 	case "agent-harnesses":
@@ -213,6 +222,12 @@ func (h *Handler) routeRepoAPI(r *http.Request, q *req) *route {
 		return &route{name: "auth-check", fn: h.authCheck(q, write)}
 	case kw == "super-squash" && m == http.MethodPost && len(rest) >= 1:
 		return &route{name: "super-squash", fn: h.superSquash(q, joinRev(rest))}
+	case kw == "like" && len(rest) == 0 && (m == http.MethodPost || m == http.MethodDelete):
+		return &route{name: "like", fn: h.like(q, m == http.MethodPost)}
+	case kw == "likers" && get && len(rest) == 0:
+		return &route{name: "likers", fn: h.likers(q)}
+	case kw == "lineage" && get && len(rest) == 0:
+		return &route{name: "lineage", fn: h.lineage(q)}
 	case kw == "xet-read-token" || kw == "xet-write-token":
 		return &route{name: "xet", fn: func(http.ResponseWriter, *http.Request) error {
 			return &hub.Error{Kind: hub.ErrUnsupported, Msg: "This hub does not support Xet storage: set HF_HUB_DISABLE_XET=1 to upload with git-lfs"}

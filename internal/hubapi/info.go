@@ -45,17 +45,19 @@ func repoJSON(l *hub.Listing) map[string]any {
 		gated = rp.Gated
 	}
 	m := map[string]any{
-		"_id":          rp.PublicID,
-		"id":           rp.FullName(),
-		"author":       rp.Namespace,
-		"private":      rp.Private,
-		"gated":        gated,
-		"disabled":     false,
-		"downloads":    rp.Downloads,
-		"likes":        rp.Likes,
-		"lastModified": isoTime(rp.UpdatedAt),
-		"createdAt":    isoTime(rp.CreatedAt),
-		"tags":         []string{},
+		"_id":              rp.PublicID,
+		"id":               rp.FullName(),
+		"author":           rp.Namespace,
+		"private":          rp.Private,
+		"gated":            gated,
+		"disabled":         false,
+		"downloads":        rp.Downloads,
+		"downloadsAllTime": rp.DownloadsAllTime,
+		"trendingScore":    rp.Trending / 1000,
+		"likes":            rp.Likes,
+		"lastModified":     isoTime(rp.UpdatedAt),
+		"createdAt":        isoTime(rp.CreatedAt),
+		"tags":             []string{},
 	}
 	if rp.Type == hub.TypeModel {
 		m["modelId"] = rp.FullName()
@@ -85,6 +87,9 @@ func addDerived(m map[string]any, md *hub.RepoMeta) {
 	}
 	if md.CardData != nil {
 		m["cardData"] = json.RawMessage(md.CardData)
+	}
+	if md.CardError != "" {
+		m["cardError"] = md.CardError
 	}
 	if md.Info != nil {
 		var extra map[string]json.RawMessage
@@ -128,6 +133,11 @@ func (h *Handler) info(q *req, rev string) server.HandlerFunc {
 		m["usedStorage"] = used
 		if q.ref.Type == hub.TypeModel {
 			m["spaces"] = []string{}
+			n, err := h.hub.ChildrenCount(r.Context(), who, info.Repo)
+			if err != nil {
+				return err
+			}
+			m["childrenModelCount"] = n
 		}
 		w.Header().Set("X-Repo-Commit", info.Revision.Commit.String())
 		server.WriteJSON(w, r, http.StatusOK, m)
@@ -148,8 +158,7 @@ var sortNames = map[string]string{
 	"createdAt": hub.SortCreatedAt, "created_at": hub.SortCreatedAt,
 	"downloads": hub.SortDownloads, "likes": hub.SortLikes,
 	"id": hub.SortID, "modelId": hub.SortID,
-	// Until recent-download counts exist, trending follows downloads.
-	"trendingScore": hub.SortDownloads, "trending_score": hub.SortDownloads, "trending": hub.SortDownloads,
+	"trendingScore": hub.SortTrending, "trending_score": hub.SortTrending, "trending": hub.SortTrending,
 }
 
 func (h *Handler) listRepos(typ string) server.HandlerFunc {
@@ -158,6 +167,26 @@ func (h *Handler) listRepos(typ string) server.HandlerFunc {
 		full := boolParam(qs, "full")
 		q := hub.ListQuery{Type: typ, Author: qs.Get("author"), Search: strings.Join(listParam(qs, "search"), " "),
 			Tags: listParam(qs, "filter"), PipelineTag: qs.Get("pipeline_tag")}
+		if np := qs.Get("num_parameters"); np != "" {
+			var err error
+			if q.MinParams, q.MaxParams, err = hub.ParseParamRange(np); err != nil {
+				return err
+			}
+		}
+		if g := qs.Get("gated"); g != "" {
+			v := boolParam(qs, "gated")
+			q.Gated = &v
+		}
+		// Filters the Python client sends as their own parameters arrive
+		// here as tags, like the Hub stores them.
+		for _, key := range []string{"library", "language", "license"} {
+			for _, v := range listParam(qs, key) {
+				if key == "license" {
+					v = "license:" + v
+				}
+				q.Tags = append(q.Tags, v)
+			}
+		}
 		def, max := 1000, 1000
 		if full {
 			def, max = 100, 100
@@ -198,7 +227,8 @@ func (h *Handler) listRepos(typ string) server.HandlerFunc {
 		}
 		expand := listParam(qs, "expand")
 		withCard := full || boolParam(qs, "cardData") || contains(expand, "cardData")
-		withConfig := full || boolParam(qs, "config") || contains(expand, "config")
+		withConfig := full || boolParam(qs, "config") || contains(expand, "config") ||
+			contains(expand, "safetensors") || contains(expand, "gguf") || contains(expand, "baseModels")
 		out := make([]map[string]any, 0, len(rows))
 		for i := range rows {
 			m := repoJSON(&rows[i])
@@ -208,7 +238,7 @@ func (h *Handler) listRepos(typ string) server.HandlerFunc {
 					delete(m, "cardData")
 				}
 			}
-			if full && rows[i].Meta != nil {
+			if (full || contains(expand, "siblings")) && rows[i].Meta != nil {
 				sib, err := h.hub.Siblings(r.Context(), &rows[i].Repo, rows[i].Meta.Sha)
 				if err == nil {
 					list := make([]wire.Sibling, 0, len(sib))

@@ -27,6 +27,9 @@ func (h *Handler) resolve(q *req, raw bool) server.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if !raw {
+			h.hub.CountDownload(repo, e.Path, h.srv.ClientIP(r))
+		}
 		hd := w.Header()
 		hd.Set("X-Repo-Commit", rv.Commit.String())
 		hd.Set("Accept-Ranges", "bytes")

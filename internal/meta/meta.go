@@ -76,8 +76,12 @@ type Repo struct {
 	AllowForcePush bool
 	CreatedAt      time.Time
 	UpdatedAt      time.Time // last commit on any branch or settings change
-	Downloads      int64
-	Likes          int64
+	Downloads      int64 // last 30 days
+	// DownloadsAllTime counts every download; Trending scores recent
+	// downloads (see [Stats]).
+	DownloadsAllTime int64
+	Trending         int64
+	Likes            int64
 }
 
 // FullName returns "namespace/name".
@@ -109,6 +113,22 @@ type RepoMeta struct {
 	Tags          []string
 	NumParameters int64  // from safetensors/GGUF headers, 0 if unknown
 	Info          []byte // JSON object of further derived fields (config, safetensors, gguf…)
+	// Bases are the base models the card names, with their relation.
+	Bases []Edge
+}
+
+// Lineage relations.
+const (
+	RelFinetune  = "finetune"
+	RelAdapter   = "adapter"
+	RelQuantized = "quantized"
+	RelMerge     = "merge"
+)
+
+// Edge names a base model of a repository.
+type Edge struct {
+	Base     string // "namespace/name" as the card writes it
+	Relation string // one of the Rel* constants
 }
 
 // Users stores accounts.
@@ -143,6 +163,7 @@ const (
 	SortCreatedAt    = "createdAt"
 	SortDownloads    = "downloads"
 	SortLikes        = "likes"
+	SortTrending     = "trending"
 	SortID           = "id"
 )
 
@@ -157,7 +178,11 @@ type RepoQuery struct {
 	Search           string   // case-insensitive substring of "namespace/name"
 	Tags             []string // every one must be present
 	PipelineTag      string
-	Sort             string // one of the Sort constants; "" = SortID
+	// MinParams and MaxParams bound the parameter count (0 = no bound).
+	MinParams, MaxParams int64
+	// Gated, if set, keeps only gated (true) or ungated (false) repos.
+	Gated *bool
+	Sort  string // one of the Sort constants; "" = SortID
 	Desc             bool
 	Limit            int
 	// After continues a listing after the last row of the previous page
@@ -192,6 +217,8 @@ func CursorOf(sort string, l *Listing) Cursor {
 		c.Value = l.Repo.Downloads
 	case SortLikes:
 		c.Value = l.Repo.Likes
+	case SortTrending:
+		c.Value = l.Repo.Trending
 	}
 	return c
 }
@@ -224,8 +251,6 @@ type Repos interface {
 	Redirect(ctx context.Context, typ, namespace, name string) (int64, error)
 	// ListRepos returns one page of repositories with their metadata.
 	ListRepos(ctx context.Context, q RepoQuery) ([]Listing, error)
-	// AddDownloads adds n to a repository's download counter.
-	AddDownloads(ctx context.Context, repoID, n int64) error
 	// CountRepos counts the repositories a query matches (ignoring Limit
 	// and After).
 	CountRepos(ctx context.Context, q RepoQuery) (int64, error)
@@ -273,6 +298,66 @@ type Derived interface {
 	GetRepoMeta(ctx context.Context, repoID int64) (*RepoMeta, error)
 }
 
+// Stats records downloads. Counts are kept per repository and UTC day
+// (days since the Unix epoch); the repository's Downloads (last 30 days),
+// DownloadsAllTime and Trending follow from them.
+type Stats interface {
+	// RecordDownloads adds counts (repository id → downloads) to day and
+	// refreshes those repositories' counters.
+	RecordDownloads(ctx context.Context, day int64, counts map[int64]int64) error
+	// RefreshDownloads recomputes the counters of every repository with
+	// counts that leave the 30-day (or 7-day trending) window at today.
+	RefreshDownloads(ctx context.Context, today int64) error
+}
+
+// Like is a repository liked by a user.
+type Like struct {
+	Repo      Repo
+	CreatedAt time.Time
+}
+
+// Likes stores likes.
+type Likes interface {
+	// SetLike likes (on) or unlikes a repository and keeps Repo.Likes in
+	// step. It reports whether anything changed.
+	SetLike(ctx context.Context, userID, repoID int64, on bool) (bool, error)
+	// LikedBy lists the repositories a user likes, newest first.
+	LikedBy(ctx context.Context, userID int64, limit int) ([]Like, error)
+	// Likers lists the users who like a repository, newest first.
+	Likers(ctx context.Context, repoID int64, limit int) ([]User, error)
+	// HasLiked reports whether the user likes the repository.
+	HasLiked(ctx context.Context, userID, repoID int64) (bool, error)
+}
+
+// Child is a repository derived from another.
+type Child struct {
+	Repo     Repo
+	Relation string
+}
+
+// Lineage answers model-tree questions from the edges PutRepoMeta
+// records.
+type Lineage interface {
+	// Parents returns a repository's base models as its card names them.
+	Parents(ctx context.Context, repoID int64) ([]Edge, error)
+	// Children returns repositories of type typ whose card names any of
+	// bases (lower-case full names: the repository's name and its old
+	// names), optionally of one relation, that the viewer may see.
+	Children(ctx context.Context, q ChildQuery) ([]Child, error)
+	// ChildCounts counts those children per relation.
+	ChildCounts(ctx context.Context, q ChildQuery) (map[string]int64, error)
+}
+
+// ChildQuery selects children of a base model.
+type ChildQuery struct {
+	Type             string
+	Bases            []string // lower-case full names
+	Relation         string   // "" = any
+	ViewerAll        bool
+	ViewerNamespaces []string
+	Limit            int
+}
+
 // Secrets stores server-wide secrets (such as the key that signs upload
 // URLs) so that every replica uses the same ones.
 type Secrets interface {
@@ -291,6 +376,14 @@ type Tx interface {
 	LFSObjects
 	Derived
 	Secrets
+	Stats
+	Likes
+	Lineage
+	// OldNames returns the lower-case names a repository had before
+	// renames (its redirects).
+	OldNames(ctx context.Context, repoID int64) ([]string, error)
+	// ListAllRepoIDs pages through every repository id (for reindexing).
+	ListAllRepoIDs(ctx context.Context, after int64, limit int) ([]int64, error)
 }
 
 // Store is a metadata store. Its methods outside InTx each run in their own

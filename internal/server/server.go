@@ -239,6 +239,22 @@ func (s *Server) BaseURL(r *http.Request) string {
 	return scheme + "://" + host
 }
 
+// ClientIP returns the address of the client (the first X-Forwarded-For
+// hop when the proxy is trusted).
+func (s *Server) ClientIP(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			return strings.TrimSpace(first)
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 // WriteJSON writes v as JSON with the given status (no body for HEAD).
 func WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	b, err := json.Marshal(v)

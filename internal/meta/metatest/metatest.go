@@ -35,6 +35,10 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"RepoMeta", testRepoMeta},
 		{"ListRepos", testList},
 		{"Secrets", testSecrets},
+		{"Downloads", testDownloads},
+		{"Likes", testLikes},
+		{"Lineage", testLineage},
+		{"DiscoveryFilters", testDiscoveryFilters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -505,7 +509,7 @@ func testList(t *testing.T, s meta.Store) {
 
 func setDownloads(t *testing.T, s meta.Store, r *meta.Repo, n int64) {
 	t.Helper()
-	must(t, s.AddDownloads(t.Context(), r.ID, n))
+	must(t, s.RecordDownloads(t.Context(), 20000, map[int64]int64{r.ID: n}))
 }
 
 func testSecrets(t *testing.T, s meta.Store) {
@@ -529,5 +533,176 @@ func testSecrets(t *testing.T, s meta.Store) {
 	must(t, err)
 	if string(v) != "o" {
 		t.Fatalf("other secret %q", v)
+	}
+}
+
+func testDownloads(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := mkRepo(t, s, meta.TypeModel, "dl", "counted", false)
+	other := mkRepo(t, s, meta.TypeModel, "dl", "other", false)
+	const today = 20000
+	must(t, s.RecordDownloads(ctx, today-40, map[int64]int64{r.ID: 100}))
+	must(t, s.RecordDownloads(ctx, today-10, map[int64]int64{r.ID: 5, other.ID: 1}))
+	must(t, s.RecordDownloads(ctx, today, map[int64]int64{r.ID: 3}))
+	must(t, s.RecordDownloads(ctx, today, map[int64]int64{r.ID: 4, 999999: 7})) // a deleted repo is skipped
+	got, err := s.RepoByID(ctx, r.ID)
+	must(t, err)
+	if got.DownloadsAllTime != 112 || got.Downloads != 12 || got.Trending != 7000 {
+		t.Fatalf("counters: all=%d 30d=%d trending=%d", got.DownloadsAllTime, got.Downloads, got.Trending)
+	}
+	// Two days later the trending score decays; the 30-day window keeps all.
+	must(t, s.RefreshDownloads(ctx, today+2))
+	got, _ = s.RepoByID(ctx, r.ID)
+	if got.Downloads != 12 || got.Trending != 5000 {
+		t.Fatalf("after refresh: 30d=%d trending=%d", got.Downloads, got.Trending)
+	}
+	must(t, s.RefreshDownloads(ctx, today+20))
+	got, _ = s.RepoByID(ctx, r.ID)
+	if got.Downloads != 7 || got.Trending != 0 {
+		t.Fatalf("after 20 days: 30d=%d trending=%d", got.Downloads, got.Trending)
+	}
+}
+
+func testLikes(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	u1, u2 := mkUser(t, s, "liker1"), mkUser(t, s, "liker2")
+	r := mkRepo(t, s, meta.TypeModel, "lk", "liked", false)
+	r2 := mkRepo(t, s, meta.TypeDataset, "lk", "data", false)
+	for _, step := range []struct {
+		user    int64
+		repo    int64
+		on      bool
+		changed bool
+	}{{u1.ID, r.ID, true, true}, {u1.ID, r.ID, true, false}, {u2.ID, r.ID, true, true}, {u1.ID, r2.ID, true, true}, {u2.ID, r.ID, false, true}, {u2.ID, r.ID, false, false}} {
+		changed, err := s.SetLike(ctx, step.user, step.repo, step.on)
+		must(t, err)
+		if changed != step.changed {
+			t.Fatalf("SetLike(%d,%d,%v) changed=%v", step.user, step.repo, step.on, changed)
+		}
+	}
+	got, _ := s.RepoByID(ctx, r.ID)
+	if got.Likes != 1 {
+		t.Fatalf("likes = %d", got.Likes)
+	}
+	liked, err := s.LikedBy(ctx, u1.ID, 10)
+	must(t, err)
+	if len(liked) != 2 {
+		t.Fatalf("LikedBy = %+v", liked)
+	}
+	likers, err := s.Likers(ctx, r.ID, 10)
+	must(t, err)
+	if len(likers) != 1 || likers[0].Name != "liker1" {
+		t.Fatalf("Likers = %+v", likers)
+	}
+	ok, err := s.HasLiked(ctx, u2.ID, r.ID)
+	must(t, err)
+	if ok {
+		t.Fatal("unliked repo still liked")
+	}
+	must(t, s.DeleteRepo(ctx, r2.ID))
+	liked, _ = s.LikedBy(ctx, u1.ID, 10)
+	if len(liked) != 1 {
+		t.Fatalf("deleted repo still liked: %+v", liked)
+	}
+}
+
+func testLineage(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	base := mkRepo(t, s, meta.TypeModel, "org", "Base", false)
+	ft := mkRepo(t, s, meta.TypeModel, "u", "ft", false)
+	ad := mkRepo(t, s, meta.TypeModel, "u", "adapter", true)
+	mg := mkRepo(t, s, meta.TypeModel, "u", "merged", false)
+	must(t, s.PutRepoMeta(ctx, ft.ID, &meta.RepoMeta{Bases: []meta.Edge{{Base: "org/Base", Relation: meta.RelFinetune}}}))
+	must(t, s.PutRepoMeta(ctx, ad.ID, &meta.RepoMeta{Bases: []meta.Edge{{Base: "ORG/base", Relation: meta.RelAdapter}}}))
+	must(t, s.PutRepoMeta(ctx, mg.ID, &meta.RepoMeta{Bases: []meta.Edge{{Base: "org/base", Relation: meta.RelMerge}, {Base: "other/x", Relation: meta.RelMerge}}}))
+	parents, err := s.Parents(ctx, mg.ID)
+	must(t, err)
+	if len(parents) != 2 || parents[1].Base != "other/x" {
+		t.Fatalf("Parents = %+v", parents)
+	}
+	q := meta.ChildQuery{Type: meta.TypeModel, Bases: []string{meta.LowerName(base.Namespace, base.Name)}}
+	counts, err := s.ChildCounts(ctx, q)
+	must(t, err)
+	if counts[meta.RelFinetune] != 1 || counts[meta.RelMerge] != 1 || counts[meta.RelAdapter] != 0 {
+		t.Fatalf("anonymous counts %v (the private adapter must not count)", counts)
+	}
+	q.ViewerNamespaces = []string{"u"}
+	counts, _ = s.ChildCounts(ctx, q)
+	if counts[meta.RelAdapter] != 1 {
+		t.Fatalf("owner counts %v", counts)
+	}
+	q.Relation = meta.RelMerge
+	kids, err := s.Children(ctx, q)
+	must(t, err)
+	if len(kids) != 1 || kids[0].Repo.ID != mg.ID || kids[0].Relation != meta.RelMerge {
+		t.Fatalf("Children = %+v", kids)
+	}
+	// A card change replaces the edges.
+	must(t, s.PutRepoMeta(ctx, ft.ID, &meta.RepoMeta{}))
+	q.Relation, q.ViewerNamespaces = "", nil
+	counts, _ = s.ChildCounts(ctx, q)
+	if counts[meta.RelFinetune] != 0 {
+		t.Fatalf("stale edge after card change: %v", counts)
+	}
+	// Renaming the base keeps its old name as a redirect that children
+	// queries can include.
+	must(t, s.RenameRepo(ctx, base.ID, "org", "base-v2"))
+	old, err := s.OldNames(ctx, base.ID)
+	must(t, err)
+	if len(old) != 1 || old[0] != "org/base" {
+		t.Fatalf("OldNames = %v", old)
+	}
+}
+
+func testDiscoveryFilters(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	mk := func(name string, params int64, gated string) *meta.Repo {
+		r := mkRepo(t, s, meta.TypeModel, "disc", name, false)
+		must(t, s.PutRepoMeta(ctx, r.ID, &meta.RepoMeta{NumParameters: params}))
+		if gated != "" {
+			r.Gated = gated
+			must(t, s.UpdateRepo(ctx, r))
+		}
+		return r
+	}
+	mk("tiny", 1e6, "")
+	mk("seven-b", 7e9, "auto")
+	mk("seventy-b", 70e9, "")
+	names := func(q meta.RepoQuery) string {
+		q.Type, q.Author = meta.TypeModel, "disc"
+		ls, err := s.ListRepos(ctx, q)
+		must(t, err)
+		var out []string
+		for _, l := range ls {
+			out = append(out, l.Repo.Name)
+		}
+		return strings.Join(out, " ")
+	}
+	yes, no := true, false
+	for _, tc := range []struct {
+		q    meta.RepoQuery
+		want string
+	}{
+		{meta.RepoQuery{MinParams: 1e9}, "seven-b seventy-b"},
+		{meta.RepoQuery{MinParams: 1e9, MaxParams: 10e9}, "seven-b"},
+		{meta.RepoQuery{MaxParams: 1e9}, "tiny"},
+		{meta.RepoQuery{Gated: &yes}, "seven-b"},
+		{meta.RepoQuery{Gated: &no}, "seventy-b tiny"},
+		{meta.RepoQuery{Search: "VEN"}, "seven-b seventy-b"},
+		{meta.RepoQuery{Search: "ny"}, "tiny"},
+		{meta.RepoQuery{Search: "disc/s"}, "seven-b seventy-b"},
+	} {
+		if got := names(tc.q); got != tc.want {
+			t.Errorf("%+v: got %q, want %q", tc.q, got, tc.want)
+		}
+	}
+	// Renames keep the search index current.
+	r := mk("renamed-from", 0, "")
+	must(t, s.RenameRepo(ctx, r.ID, "disc", "zzz-new-name"))
+	if got := names(meta.RepoQuery{Search: "zzz-new"}); got != "zzz-new-name" {
+		t.Errorf("search after rename: %q", got)
+	}
+	if got := names(meta.RepoQuery{Search: "renamed-from"}); got != "" {
+		t.Errorf("old name still found: %q", got)
 	}
 }

@@ -83,7 +83,7 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}
-	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable})}, nil
+	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, Search: search})}, nil
 }
 
 func code(err error) string {
@@ -103,4 +103,10 @@ func isRetryable(err error) bool {
 		return true
 	}
 	return false
+}
+
+// search relies on the pg_trgm GIN index, which serves LIKE patterns
+// (backslash is PostgreSQL's default LIKE escape).
+func search(ph string, indexable bool) string {
+	return "r.lname LIKE " + ph
 }

@@ -71,7 +71,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isBusy})}, nil
+	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isBusy, Search: search})}, nil
 }
 
 func code(err error) int {
@@ -90,4 +90,13 @@ func isUnique(err error) bool {
 func isBusy(err error) bool {
 	c := code(err) & 0xff
 	return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+}
+
+// search uses the FTS5 trigram index when the term allows it (the index
+// answers LIKE without an ESCAPE clause), else scans.
+func search(ph string, indexable bool) string {
+	if indexable {
+		return "r.id IN (SELECT rowid FROM repos_fts WHERE repos_fts.lname LIKE " + ph + ")"
+	}
+	return "r.lname LIKE " + ph + ` ESCAPE '\'`
 }

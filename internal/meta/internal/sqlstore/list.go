@@ -16,6 +16,7 @@ var sortColumn = map[string]string{
 	meta.SortCreatedAt:    "r.created_at",
 	meta.SortDownloads:    "r.downloads",
 	meta.SortLikes:        "r.likes",
+	meta.SortTrending:     "r.trending",
 }
 
 type where struct {
@@ -44,7 +45,7 @@ func likeEscape(s string) string {
 	return r.Replace(s)
 }
 
-func filterRepos(q meta.RepoQuery) *where {
+func (o *ops) filterRepos(q meta.RepoQuery) *where {
 	w := &where{}
 	if q.Type != "" {
 		w.add("r.type = ?", q.Type)
@@ -61,7 +62,23 @@ func filterRepos(q meta.RepoQuery) *where {
 		w.add(`r.lname LIKE ? ESCAPE '\'`, likeEscape(strings.ToLower(q.Author))+"/%")
 	}
 	if q.Search != "" {
-		w.add(`r.lname LIKE ? ESCAPE '\'`, "%"+likeEscape(strings.ToLower(q.Search))+"%")
+		term := strings.ToLower(q.Search)
+		indexable := len(term) >= 3 && !strings.ContainsAny(term, `%_\`)
+		w.args = append(w.args, "%"+likeEscape(term)+"%")
+		w.conds = append(w.conds, o.d.Search("$"+strconv.Itoa(len(w.args)), indexable))
+	}
+	if q.MinParams > 0 {
+		w.add("m.num_parameters >= ?", q.MinParams)
+	}
+	if q.MaxParams > 0 {
+		w.add("m.num_parameters <= ?", q.MaxParams)
+	}
+	if q.Gated != nil {
+		if *q.Gated {
+			w.add("r.gated <> ?", "")
+		} else {
+			w.add("r.gated = ?", "")
+		}
 	}
 	for _, t := range q.Tags {
 		w.add("EXISTS (SELECT 1 FROM repo_tags t WHERE t.repo_id = r.id AND t.tag = ?)", t)
@@ -73,7 +90,7 @@ func filterRepos(q meta.RepoQuery) *where {
 }
 
 func (o *ops) CountRepos(ctx context.Context, q meta.RepoQuery) (int64, error) {
-	w := filterRepos(q)
+	w := o.filterRepos(q)
 	var n int64
 	err := o.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM repos r LEFT JOIN repo_meta m ON m.repo_id = r.id WHERE `+w.sql(), w.args...).Scan(&n)
 	if err != nil {
@@ -83,7 +100,7 @@ func (o *ops) CountRepos(ctx context.Context, q meta.RepoQuery) (int64, error) {
 }
 
 func (o *ops) ListRepos(ctx context.Context, q meta.RepoQuery) ([]meta.Listing, error) {
-	w := filterRepos(q)
+	w := o.filterRepos(q)
 	col, byValue := sortColumn[q.Sort]
 	dir, cmp := "ASC", ">"
 	if q.Desc {

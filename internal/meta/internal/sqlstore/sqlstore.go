@@ -28,6 +28,11 @@ type Dialect struct {
 	// IsRetryable reports whether a transaction failed only because of
 	// concurrency (busy database, serialisation failure) and may be rerun.
 	IsRetryable func(err error) bool
+	// Search returns the condition "r.lname contains the search term",
+	// given the placeholder of the LIKE pattern (%term%, escaped with
+	// backslashes) and whether the term is long enough for a trigram
+	// index (3 characters or more, no wildcard characters).
+	Search func(placeholder string, indexable bool) string
 }
 
 // Store implements meta.Store.
@@ -256,7 +261,7 @@ func (o *ops) DeleteToken(ctx context.Context, userID, tokenID int64) error {
 // ---- repos
 
 const repoCols = `r.id, r.public_id, r.type, r.namespace, r.name, r.private, r.gated, r.default_branch,
-	r.allow_force_push, r.created_at, r.updated_at, r.downloads, r.likes`
+	r.allow_force_push, r.created_at, r.updated_at, r.downloads, r.likes, r.downloads_all_time, r.trending`
 
 type repoScan struct {
 	r                meta.Repo
@@ -267,7 +272,7 @@ type repoScan struct {
 func (s *repoScan) dest() []any {
 	r := &s.r
 	return []any{&r.ID, &r.PublicID, &r.Type, &r.Namespace, &r.Name, &s.priv, &r.Gated, &r.DefaultBranch,
-		&s.force, &s.created, &s.updated, &r.Downloads, &r.Likes}
+		&s.force, &s.created, &s.updated, &r.Downloads, &r.Likes, &r.DownloadsAllTime, &r.Trending}
 }
 
 func (s *repoScan) repo() meta.Repo {
@@ -356,7 +361,7 @@ func (o *ops) DeleteRepo(ctx context.Context, id int64) error {
 	return o.inTx(ctx, func(o *ops) error {
 		// Children first, so that the result does not depend on the
 		// database enforcing ON DELETE CASCADE.
-		for _, table := range []string{"objects", "refs", "repo_lfs", "repo_tags", "repo_meta", "repo_redirects"} {
+		for _, table := range []string{"objects", "refs", "repo_lfs", "repo_tags", "repo_meta", "repo_redirects", "repo_lineage", "likes", "downloads_daily"} {
 			if _, err := o.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE repo_id = $1`, id); err != nil {
 				return fmt.Errorf("delete repo %d: %s: %w", id, table, err)
 			}
@@ -374,11 +379,6 @@ func (o *ops) Redirect(ctx context.Context, typ, namespace, name string) (int64,
 		return 0, notFound(err, "redirect "+namespace+"/"+name)
 	}
 	return id, nil
-}
-
-func (o *ops) AddDownloads(ctx context.Context, repoID, n int64) error {
-	res, err := o.q.ExecContext(ctx, `UPDATE repos SET downloads = downloads + $1 WHERE id = $2`, n, repoID)
-	return rowsOrNotFound(res, err, "count downloads")
 }
 
 // ---- objects
@@ -580,6 +580,21 @@ func (o *ops) PutRepoMeta(ctx context.Context, repoID int64, m *meta.RepoMeta) e
 		}
 		if _, err := o.q.ExecContext(ctx, `DELETE FROM repo_tags WHERE repo_id = $1`, repoID); err != nil {
 			return fmt.Errorf("put repo meta: clear tags: %w", err)
+		}
+		if _, err := o.q.ExecContext(ctx, `DELETE FROM repo_lineage WHERE repo_id = $1`, repoID); err != nil {
+			return fmt.Errorf("put repo meta: clear lineage: %w", err)
+		}
+		seenBase := map[string]bool{}
+		for i, e := range m.Bases {
+			l := strings.ToLower(e.Base)
+			if seenBase[l] {
+				continue
+			}
+			seenBase[l] = true
+			if _, err := o.q.ExecContext(ctx, `INSERT INTO repo_lineage (repo_id, base_lname, base_name, relation, pos) VALUES ($1, $2, $3, $4, $5)`,
+				repoID, l, e.Base, e.Relation, i); err != nil {
+				return fmt.Errorf("put repo meta: lineage %q: %w", e.Base, err)
+			}
 		}
 		seen := map[string]bool{}
 		for i, t := range m.Tags {

@@ -1,0 +1,296 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agorahub/agora/internal/meta"
+)
+
+// Download windows, in days.
+const (
+	downloadWindow = 30
+	trendingWindow = 7
+)
+
+// trendingSQL scores the last 7 days of downloads, newest weighing most:
+// a download d days ago counts (7-d)/7, times 1000 to stay an integer.
+const trendingSQL = `COALESCE((SELECT SUM(n * (7 - ($2 - day)) * 1000 / 7) FROM downloads_daily d
+	WHERE d.repo_id = repos.id AND day > $2 - 7 AND day <= $2), 0)`
+
+const refreshSQL = `UPDATE repos SET
+	downloads = COALESCE((SELECT SUM(n) FROM downloads_daily d WHERE d.repo_id = repos.id AND day > $2 - 30 AND day <= $2), 0),
+	trending = ` + trendingSQL + `
+	WHERE id = $1`
+
+func (o *ops) RecordDownloads(ctx context.Context, day int64, counts map[int64]int64) error {
+	if len(counts) == 0 {
+		return nil
+	}
+	return o.inTx(ctx, func(o *ops) error {
+		for id, n := range counts {
+			// The EXISTS skips repositories deleted since the download.
+			if _, err := o.q.ExecContext(ctx, `INSERT INTO downloads_daily (repo_id, day, n)
+				SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM repos WHERE id = $1)
+				ON CONFLICT (repo_id, day) DO UPDATE SET n = downloads_daily.n + excluded.n`, id, day, n); err != nil {
+				return fmt.Errorf("record downloads: %w", err)
+			}
+			if _, err := o.q.ExecContext(ctx, `UPDATE repos SET downloads_all_time = downloads_all_time + $2 WHERE id = $1`, id, n); err != nil {
+				return fmt.Errorf("record downloads: %w", err)
+			}
+			if _, err := o.q.ExecContext(ctx, refreshSQL, id, day); err != nil {
+				return fmt.Errorf("record downloads: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+func (o *ops) RefreshDownloads(ctx context.Context, today int64) error {
+	// Repositories whose oldest counted day just left a window, or whose
+	// trending score decays (any count in the last 7 days).
+	rows, err := o.q.QueryContext(ctx, `SELECT DISTINCT repo_id FROM downloads_daily
+		WHERE day = $1 - 30 OR day > $1 - 8`, today)
+	if err != nil {
+		return fmt.Errorf("refresh downloads: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("refresh downloads: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("refresh downloads: %w", err)
+	}
+	for _, id := range ids {
+		if _, err := o.q.ExecContext(ctx, refreshSQL, id, today); err != nil {
+			return fmt.Errorf("refresh downloads: %w", err)
+		}
+	}
+	// Old daily rows are only needed for the 30-day window.
+	if _, err := o.q.ExecContext(ctx, `DELETE FROM downloads_daily WHERE day < $1 - 60`, today); err != nil {
+		return fmt.Errorf("refresh downloads: %w", err)
+	}
+	return nil
+}
+
+func (o *ops) SetLike(ctx context.Context, userID, repoID int64, on bool) (bool, error) {
+	changed := false
+	err := o.inTx(ctx, func(o *ops) error {
+		var n int64
+		if on {
+			res, err := o.q.ExecContext(ctx, `INSERT INTO likes (user_id, repo_id, created_at) VALUES ($1, $2, $3)
+				ON CONFLICT (user_id, repo_id) DO NOTHING`, userID, repoID, ms(time.Now()))
+			if err != nil {
+				return fmt.Errorf("like: %w", err)
+			}
+			n, _ = res.RowsAffected()
+		} else {
+			res, err := o.q.ExecContext(ctx, `DELETE FROM likes WHERE user_id = $1 AND repo_id = $2`, userID, repoID)
+			if err != nil {
+				return fmt.Errorf("unlike: %w", err)
+			}
+			n, _ = res.RowsAffected()
+		}
+		if n == 0 {
+			return nil
+		}
+		changed = true
+		_, err := o.q.ExecContext(ctx, `UPDATE repos SET likes = (SELECT COUNT(*) FROM likes WHERE repo_id = $1) WHERE id = $1`, repoID)
+		if err != nil {
+			return fmt.Errorf("count likes: %w", err)
+		}
+		return nil
+	})
+	return changed, err
+}
+
+func (o *ops) LikedBy(ctx context.Context, userID int64, limit int) ([]meta.Like, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`, l.created_at FROM likes l JOIN repos r ON r.id = l.repo_id
+		WHERE l.user_id = $1 ORDER BY l.created_at DESC, r.id DESC LIMIT `+strconv.Itoa(limit), userID)
+	if err != nil {
+		return nil, fmt.Errorf("liked by: %w", err)
+	}
+	defer rows.Close()
+	var out []meta.Like
+	for rows.Next() {
+		var s repoScan
+		var c int64
+		if err := rows.Scan(append(s.dest(), &c)...); err != nil {
+			return nil, fmt.Errorf("liked by: %w", err)
+		}
+		out = append(out, meta.Like{Repo: s.repo(), CreatedAt: fromMS(c)})
+	}
+	return out, rows.Err()
+}
+
+func (o *ops) Likers(ctx context.Context, repoID int64, limit int) ([]meta.User, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := o.q.QueryContext(ctx, `SELECT u.id, u.name, u.full_name, u.email, u.is_admin, u.password_hash, u.created_at
+		FROM likes l JOIN users u ON u.id = l.user_id WHERE l.repo_id = $1 ORDER BY l.created_at DESC, u.id DESC LIMIT `+strconv.Itoa(limit), repoID)
+	if err != nil {
+		return nil, fmt.Errorf("likers: %w", err)
+	}
+	defer rows.Close()
+	var out []meta.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("likers: %w", err)
+		}
+		out = append(out, *u)
+	}
+	return out, rows.Err()
+}
+
+func (o *ops) HasLiked(ctx context.Context, userID, repoID int64) (bool, error) {
+	var n int
+	if err := o.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM likes WHERE user_id = $1 AND repo_id = $2`, userID, repoID).Scan(&n); err != nil {
+		return false, fmt.Errorf("has liked: %w", err)
+	}
+	return n > 0, nil
+}
+
+func (o *ops) Parents(ctx context.Context, repoID int64) ([]meta.Edge, error) {
+	rows, err := o.q.QueryContext(ctx, `SELECT base_name, relation FROM repo_lineage WHERE repo_id = $1 ORDER BY pos`, repoID)
+	if err != nil {
+		return nil, fmt.Errorf("parents: %w", err)
+	}
+	defer rows.Close()
+	var out []meta.Edge
+	for rows.Next() {
+		var e meta.Edge
+		if err := rows.Scan(&e.Base, &e.Relation); err != nil {
+			return nil, fmt.Errorf("parents: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// childFilter builds the WHERE clause shared by Children and ChildCounts.
+func childFilter(q meta.ChildQuery) *where {
+	w := &where{}
+	ph := make([]string, len(q.Bases))
+	for i, b := range q.Bases {
+		w.args = append(w.args, b)
+		ph[i] = "$" + strconv.Itoa(len(w.args))
+	}
+	w.conds = append(w.conds, "e.base_lname IN ("+strings.Join(ph, ",")+")")
+	if q.Type != "" {
+		w.add("r.type = ?", q.Type)
+	}
+	if q.Relation != "" {
+		w.add("e.relation = ?", q.Relation)
+	}
+	if !q.ViewerAll {
+		vis := []string{"r.private = 0"}
+		for _, ns := range q.ViewerNamespaces {
+			w.args = append(w.args, strings.ToLower(ns)+"/%")
+			vis = append(vis, "r.lname LIKE $"+strconv.Itoa(len(w.args))+` ESCAPE '\'`)
+		}
+		w.conds = append(w.conds, "("+strings.Join(vis, " OR ")+")")
+	}
+	return w
+}
+
+func (o *ops) Children(ctx context.Context, q meta.ChildQuery) ([]meta.Child, error) {
+	if len(q.Bases) == 0 {
+		return nil, nil
+	}
+	w := childFilter(q)
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`, e.relation FROM repo_lineage e JOIN repos r ON r.id = e.repo_id
+		WHERE `+w.sql()+` ORDER BY r.downloads DESC, r.id LIMIT `+strconv.Itoa(limit), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("children: %w", err)
+	}
+	defer rows.Close()
+	var out []meta.Child
+	seen := map[int64]bool{}
+	for rows.Next() {
+		var s repoScan
+		var rel string
+		if err := rows.Scan(append(s.dest(), &rel)...); err != nil {
+			return nil, fmt.Errorf("children: %w", err)
+		}
+		if !seen[s.r.ID] {
+			seen[s.r.ID] = true
+			out = append(out, meta.Child{Repo: s.repo(), Relation: rel})
+		}
+	}
+	return out, rows.Err()
+}
+
+func (o *ops) ChildCounts(ctx context.Context, q meta.ChildQuery) (map[string]int64, error) {
+	out := map[string]int64{}
+	if len(q.Bases) == 0 {
+		return out, nil
+	}
+	w := childFilter(q)
+	rows, err := o.q.QueryContext(ctx, `SELECT e.relation, COUNT(DISTINCT r.id) FROM repo_lineage e JOIN repos r ON r.id = e.repo_id
+		WHERE `+w.sql()+` GROUP BY e.relation`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("child counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rel string
+		var n int64
+		if err := rows.Scan(&rel, &n); err != nil {
+			return nil, fmt.Errorf("child counts: %w", err)
+		}
+		out[rel] = n
+	}
+	return out, rows.Err()
+}
+
+func (o *ops) OldNames(ctx context.Context, repoID int64) ([]string, error) {
+	rows, err := o.q.QueryContext(ctx, `SELECT lname FROM repo_redirects WHERE repo_id = $1 ORDER BY lname`, repoID)
+	if err != nil {
+		return nil, fmt.Errorf("old names: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("old names: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func (o *ops) ListAllRepoIDs(ctx context.Context, after int64, limit int) ([]int64, error) {
+	rows, err := o.q.QueryContext(ctx, `SELECT id FROM repos WHERE id > $1 ORDER BY id LIMIT `+strconv.Itoa(limit), after)
+	if err != nil {
+		return nil, fmt.Errorf("list repo ids: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list repo ids: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
