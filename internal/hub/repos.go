@@ -293,9 +293,9 @@ type ListQuery struct {
 	MinParams, MaxParams int64
 	Gated                *bool
 	Sort                 string // meta Sort* constants
-	Desc        bool
-	Limit       int
-	After       *meta.Cursor
+	Desc                 bool
+	Limit                int
+	After                *meta.Cursor
 }
 
 // Listing is one row of a listing.

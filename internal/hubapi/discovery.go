@@ -91,4 +91,3 @@ func (h *Handler) lineage(q *req) server.HandlerFunc {
 		return nil
 	}
 }
-

@@ -76,7 +76,7 @@ type Repo struct {
 	AllowForcePush bool
 	CreatedAt      time.Time
 	UpdatedAt      time.Time // last commit on any branch or settings change
-	Downloads      int64 // last 30 days
+	Downloads      int64     // last 30 days
 	// DownloadsAllTime counts every download; Trending scores recent
 	// downloads (see [Stats]).
 	DownloadsAllTime int64
@@ -183,8 +183,8 @@ type RepoQuery struct {
 	// Gated, if set, keeps only gated (true) or ungated (false) repos.
 	Gated *bool
 	Sort  string // one of the Sort constants; "" = SortID
-	Desc             bool
-	Limit            int
+	Desc  bool
+	Limit int
 	// After continues a listing after the last row of the previous page
 	// (see [CursorOf]).
 	After *Cursor
