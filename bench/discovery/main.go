@@ -1,0 +1,289 @@
+// Command discovery benchmarks search and model info on a large hub
+// (issue: model intelligence). It seeds a metadata store with N
+// repositories carrying realistic metadata (a generator, not a fixture),
+// starts `agora serve` on it and drives list_models (search + filters +
+// sort) and model_info with 16 concurrent connections on loopback,
+// printing latency percentiles against the goals (p99 < 50 ms for
+// search, < 10 ms for model_info).
+//
+//	go run ./bench/discovery -repos 1000000 -duration 20s
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/agorahub/agora/internal/gitobj"
+	"github.com/agorahub/agora/internal/meta"
+	"github.com/agorahub/agora/internal/meta/sqlitemeta"
+)
+
+var (
+	repos     = flag.Int("repos", 1_000_000, "repositories to seed")
+	withObjs  = flag.Int("with-objects", 20_000, "how many of them get a real commit (model_info targets)")
+	duration  = flag.Duration("duration", 20*time.Second, "load duration per scenario")
+	conns     = flag.Int("c", 16, "concurrent connections")
+	dataDir   = flag.String("data", "", "data directory (default: a temp dir; reused if it has a database)")
+	agoraPath = flag.String("agora", "", "agora binary (default: go build)")
+)
+
+var (
+	orgs      = []string{"meta-llama", "mistralai", "google", "microsoft", "qwen", "deepseek-ai", "allenai", "tiiuae", "bigscience", "stabilityai", "openai", "nvidia", "ibm", "apple", "facebook"}
+	families  = []string{"llama", "mistral", "gemma", "phi", "qwen", "deepseek", "olmo", "falcon", "bloom", "stablelm", "gpt2", "bert", "t5", "whisper", "vit", "clip", "roberta", "mixtral", "starcoder", "codegen"}
+	sizes     = []string{"125m", "350m", "1b", "1.5b", "3b", "7b", "8b", "13b", "34b", "70b"}
+	suffixes  = []string{"", "-instruct", "-chat", "-base", "-it", "-gguf", "-awq", "-lora", "-finetuned", "-v2", "-dpo", "-sft"}
+	tasks     = []string{"text-generation", "text-classification", "token-classification", "fill-mask", "image-classification", "automatic-speech-recognition", "translation", "summarization", "feature-extraction", "text-to-image"}
+	libraries = []string{"transformers", "transformers", "transformers", "peft", "diffusers", "sentence-transformers", "timm", "gguf", "mlx"}
+	licenses  = []string{"apache-2.0", "mit", "llama3", "cc-by-4.0", "other", "gemma", "openrail"}
+	languages = []string{"en", "fr", "de", "es", "zh", "ja", "multilingual"}
+	relations = []string{"finetune", "adapter", "quantized", "merge"}
+)
+
+func paramsOf(size string) int64 {
+	mult := 1e9
+	s := size
+	if strings.HasSuffix(size, "m") {
+		mult, s = 1e6, strings.TrimSuffix(size, "m")
+	} else {
+		s = strings.TrimSuffix(size, "b")
+	}
+	var f float64
+	fmt.Sscanf(s, "%g", &f)
+	return int64(f * mult)
+}
+
+func seed(ctx context.Context, st meta.Store, n, objs int) error {
+	rng := rand.New(rand.NewPCG(1, 2))
+	users := 20_000
+	start := time.Now()
+	// One tiny commit reused by every repository that gets objects.
+	blob := gitobj.Object{Kind: gitobj.KindBlob, Data: []byte("---\nlicense: mit\n---\n# model\n")}
+	tree, _ := gitobj.EncodeTree([]gitobj.TreeEntry{{Mode: gitobj.ModeFile, Name: "README.md", ID: blob.ID()}})
+	treeObj := gitobj.Object{Kind: gitobj.KindTree, Data: tree}
+	sig := gitobj.Signature{Name: "system", Email: "system@agora.invalid", When: time.Unix(1_700_000_000, 0).UTC()}
+	commit := gitobj.Object{Kind: gitobj.KindCommit, Data: (&gitobj.Commit{Tree: treeObj.ID(), Author: sig, Committer: sig, Message: "initial commit\n"}).Encode()}
+	const batch = 2000
+	for i := 0; i < n; i += batch {
+		err := st.InTx(ctx, func(tx meta.Tx) error {
+			for j := i; j < min(i+batch, n); j++ {
+				fam := families[rng.IntN(len(families))]
+				size := sizes[rng.IntN(len(sizes))]
+				ns := fmt.Sprintf("user%d", rng.IntN(users))
+				if rng.IntN(10) == 0 {
+					ns = orgs[rng.IntN(len(orgs))]
+				}
+				name := fmt.Sprintf("%s-%s%s-%d", fam, size, suffixes[rng.IntN(len(suffixes))], j)
+				created := time.Unix(1_600_000_000+int64(rng.IntN(200_000_000)), 0)
+				r := &meta.Repo{PublicID: fmt.Sprintf("%024x", j), Type: meta.TypeModel, Namespace: ns, Name: name,
+					Private: rng.IntN(20) == 0, CreatedAt: created, UpdatedAt: created.Add(time.Duration(rng.IntN(1e6)) * time.Second)}
+				if err := tx.CreateRepo(ctx, r); err != nil {
+					return err
+				}
+				task, lib, lic := tasks[rng.IntN(len(tasks))], libraries[rng.IntN(len(libraries))], licenses[rng.IntN(len(licenses))]
+				tags := []string{lib, task, fam, "license:" + lic, languages[rng.IntN(len(languages))]}
+				m := &meta.RepoMeta{PipelineTag: task, LibraryName: lib, NumParameters: paramsOf(size), Tags: tags,
+					CardData: []byte(`{"license":"` + lic + `"}`), Sha: commit.ID()}
+				if j > 100 && rng.IntN(3) == 0 {
+					rel := relations[rng.IntN(len(relations))]
+					b := fmt.Sprintf("%s/%s-%s-%d", orgs[rng.IntN(len(orgs))], fam, size, rng.IntN(j))
+					m.Bases = []meta.Edge{{Base: b, Relation: rel}}
+					m.Tags = append(m.Tags, "base_model:"+b, "base_model:"+rel+":"+b)
+				}
+				if err := tx.PutRepoMeta(ctx, r.ID, m); err != nil {
+					return err
+				}
+				if j < objs {
+					if err := tx.PutObjects(ctx, r.ID, []gitobj.Object{blob, treeObj, commit}); err != nil {
+						return err
+					}
+					if err := tx.UpdateRef(ctx, r.ID, "refs/heads/main", gitobj.ZeroID, commit.ID()); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Downloads follow a heavy-tailed distribution.
+		counts := map[int64]int64{}
+		for j := i; j < min(i+batch, n); j++ {
+			if rng.IntN(4) == 0 {
+				counts[int64(j+1)] = int64(rng.ExpFloat64()*50) + 1
+			}
+		}
+		if err := st.RecordDownloads(ctx, time.Now().Unix()/86400, counts); err != nil {
+			return err
+		}
+		if (i/batch)%50 == 0 {
+			log.Printf("seeded %d/%d repositories (%s)", i+batch, n, time.Since(start).Round(time.Second))
+		}
+	}
+	log.Printf("seeded %d repositories in %s", n, time.Since(start).Round(time.Second))
+	return nil
+}
+
+type result struct {
+	lat  []time.Duration
+	errs int64
+}
+
+func load(url func(rng *rand.Rand) string, conns int, d time.Duration) result {
+	var mu sync.Mutex
+	var all []time.Duration
+	var errs atomic.Int64
+	deadline := time.Now().Add(d)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
+	var wg sync.WaitGroup
+	for w := range conns {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			var local []time.Duration
+			for time.Now().Before(deadline) {
+				u := url(rng)
+				t0 := time.Now()
+				resp, err := client.Get(u)
+				if err != nil {
+					if errs.Add(1) <= 3 {
+						log.Printf("%s: %v", u, err)
+					}
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					if errs.Add(1) <= 3 {
+						log.Printf("%s: HTTP %d %s", u, resp.StatusCode, resp.Header.Get("X-Error-Message"))
+					}
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, local...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	slices.Sort(all)
+	return result{lat: all, errs: errs.Load()}
+}
+
+func pct(l []time.Duration, p float64) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	return l[min(len(l)-1, int(float64(len(l))*p))]
+}
+
+func report(name string, r result, d time.Duration, goal time.Duration) {
+	fmt.Printf("%-28s %7d req %7.0f req/s  p50 %6.2fms  p90 %6.2fms  p99 %6.2fms  errors %d  (goal p99 < %s: %v)\n",
+		name, len(r.lat), float64(len(r.lat))/d.Seconds(), ms(pct(r.lat, .5)), ms(pct(r.lat, .9)), ms(pct(r.lat, .99)),
+		r.errs, goal, pct(r.lat, .99) < goal)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func main() {
+	flag.Parse()
+	ctx := context.Background()
+	dir := *dataDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "agora-discovery"); err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+	}
+	dbPath := filepath.Join(dir, "agora.db")
+	if _, err := os.Stat(dbPath); err != nil {
+		st, err := sqlitemeta.Open(ctx, dbPath)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := seed(ctx, st, *repos, *withObjs); err != nil {
+			log.Fatal(err)
+		}
+		st.DB().ExecContext(ctx, "ANALYZE")
+		st.Close()
+	}
+	bin := *agoraPath
+	if bin == "" {
+		bin = filepath.Join(dir, "agora-bin")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/agora").CombinedOutput(); err != nil {
+			log.Fatalf("build: %v\n%s", err, out)
+		}
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	srv := exec.Command(bin, "serve", "--data", dir, "--addr", addr, "--log-level", "error")
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Process.Kill()
+	base := "http://" + addr
+	for range 100 {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	searchURL := func(rng *rand.Rand) string {
+		fam := families[rng.IntN(len(families))]
+		q := []string{"search=" + fam + "-" + sizes[rng.IntN(len(sizes))], "sort=downloads", "limit=50"}
+		switch rng.IntN(4) {
+		case 0:
+			q = append(q, "filter=license:"+licenses[rng.IntN(len(licenses))])
+		case 1:
+			q = append(q, "pipeline_tag="+tasks[rng.IntN(len(tasks))], "filter="+libraries[rng.IntN(len(libraries))])
+		case 2:
+			q = append(q, "num_parameters=min:1B,max:70B")
+		}
+		return base + "/api/models?" + strings.Join(q, "&")
+	}
+	filterURL := func(rng *rand.Rand) string {
+		return base + "/api/models?filter=" + libraries[rng.IntN(len(libraries))] + "&filter=license:" + licenses[rng.IntN(len(licenses))] +
+			"&pipeline_tag=" + tasks[rng.IntN(len(tasks))] + "&sort=downloads&limit=50"
+	}
+	st, err := sqlitemeta.Open(ctx, dbPath)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var ids []string
+	rows, err := st.DB().QueryContext(ctx, `SELECT r.namespace || '/' || r.name FROM repos r JOIN refs f ON f.repo_id = r.id WHERE r.private = 0`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		ids = append(ids, s)
+	}
+	rows.Close()
+	st.Close()
+	infoURL := func(rng *rand.Rand) string { return base + "/api/models/" + ids[rng.IntN(len(ids))] }
+
+	fmt.Printf("repositories: %d, connections: %d, %s per scenario\n", *repos, *conns, *duration)
+	load(searchURL, *conns, 2*time.Second) // warm-up
+	report("list_models search+filters", load(searchURL, *conns, *duration), *duration, 50*time.Millisecond)
+	report("list_models filters only", load(filterURL, *conns, *duration), *duration, 50*time.Millisecond)
+	load(infoURL, *conns, 2*time.Second)
+	report("model_info", load(infoURL, *conns, *duration), *duration, 10*time.Millisecond)
+}
