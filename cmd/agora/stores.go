@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/agorahub/agora/internal/blob"
 	"github.com/agorahub/agora/internal/blob/fsblob"
+	"github.com/agorahub/agora/internal/blob/s3blob"
 	"github.com/agorahub/agora/internal/meta"
+	"github.com/agorahub/agora/internal/meta/pgmeta"
 	"github.com/agorahub/agora/internal/meta/sqlitemeta"
 )
 
@@ -23,8 +26,8 @@ type storeFlags struct {
 func addStoreFlags(f *flags) *storeFlags {
 	return &storeFlags{
 		data:  f.string("data", "./agora-data", "directory of the embedded default (SQLite database and blob files)"),
-		db:    f.string("db", "", "metadata store: sqlite:PATH (default: sqlite:DATA/agora.db)"),
-		blobs: f.string("blobs", "", "blob store: file:PATH (default: file:DATA/blobs)"),
+		db:    f.string("db", "", "metadata store: sqlite:PATH (default: sqlite:DATA/agora.db) or postgres://user:pass@host:port/db?sslmode=…"),
+		blobs: f.string("blobs", "", "blob store: file:PATH (default: file:DATA/blobs) or s3://BUCKET[/prefix]?endpoint=http://host:port&region=… (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"),
 	}
 }
 
@@ -52,8 +55,10 @@ func openMeta(ctx context.Context, u string) (meta.Store, error) {
 			return nil, fmt.Errorf("--db %q: missing path after sqlite:", u)
 		}
 		return sqlitemeta.Open(ctx, path)
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return pgmeta.Open(ctx, u, pgmeta.Options{})
 	}
-	return nil, fmt.Errorf("--db %q: unsupported store (use sqlite:PATH)", redact(u))
+	return nil, fmt.Errorf("--db %q: unsupported store (use sqlite:PATH or postgres://…)", redact(u))
 }
 
 // openBlobs opens the blob store a URL names.
@@ -65,8 +70,20 @@ func openBlobs(ctx context.Context, u string) (blob.Store, error) {
 			return nil, fmt.Errorf("--blobs %q: missing path after file:", u)
 		}
 		return fsblob.Open(path)
+	case strings.HasPrefix(u, "s3://"):
+		o, err := s3blob.ParseURL(u)
+		if err != nil {
+			return nil, err
+		}
+		// Credentials come from the standard AWS variables, read here at
+		// startup like every other setting.
+		o.AccessKey, o.SecretKey = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+		if o.AccessKey == "" || o.SecretKey == "" {
+			return nil, fmt.Errorf("--blobs %q: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", u)
+		}
+		return s3blob.Open(ctx, o)
 	}
-	return nil, fmt.Errorf("--blobs %q: unsupported store (use file:PATH)", redact(u))
+	return nil, fmt.Errorf("--blobs %q: unsupported store (use file:PATH or s3://bucket?endpoint=…)", redact(u))
 }
 
 // redact hides a password in a URL for messages.

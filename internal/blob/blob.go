@@ -142,6 +142,14 @@ type Redirector interface {
 	RedirectURL(ctx context.Context, oid string, ttl time.Duration, filename string) (string, error)
 }
 
+// PartPresigner is the optional capability of handing out URLs to which
+// a client uploads the parts of a multipart upload directly; the ETags it
+// gets back are passed to CompleteMultipart, which still verifies.
+type PartPresigner interface {
+	// PresignPart returns a URL valid for ttl to PUT part n (1-based).
+	PresignPart(ctx context.Context, uploadID string, n int, ttl time.Duration) (string, error)
+}
+
 // RedirectURL returns s's direct URL for oid, or "" if s cannot give one.
 func RedirectURL(ctx context.Context, s any, oid string, ttl time.Duration, filename string) (string, error) {
 	r, ok := s.(Redirector)

@@ -40,6 +40,10 @@ type Config struct {
 	MultipartChunk     int64
 	// UploadURLTTL is how long signed upload/download URLs stay valid.
 	UploadURLTTL time.Duration
+	// DirectUploads lets clients upload multipart parts straight to the
+	// blob store when it can presign URLs (S3); off when clients cannot
+	// reach the store (--blobs-proxy).
+	DirectUploads bool
 }
 
 // DefaultConfig returns the defaults documented in the README.

@@ -108,9 +108,10 @@ type LFSAction struct {
 
 // LFSUpload describes how to upload one object.
 type LFSUpload struct {
-	Token         string // basic PUT, or the completion with multipart
-	PartToken     string // multipart parts
-	Chunk         int64  // >0: multipart, in parts of Chunk bytes
+	Token         string   // basic PUT, or the completion with multipart
+	PartToken     string   // multipart parts through the hub
+	PartURLs      []string // multipart parts straight to the blob store, if set
+	Chunk         int64    // >0: multipart, in parts of Chunk bytes
 	Parts         int
 	ExpiresInSecs int64
 }
@@ -190,6 +191,15 @@ func (s *Service) LFSBatch(ctx context.Context, who *auth.Identity, ref RepoRef,
 			pg := g
 			pg.Kind = GrantPart
 			a.Upload = &LFSUpload{Token: s.sign(g), PartToken: s.sign(pg), Chunk: g.Chunk, Parts: g.Parts(), ExpiresInSecs: int64(ttl.Seconds())}
+			if ps, ok := s.blobs.(blob.PartPresigner); ok && s.cfg.DirectUploads {
+				for n := 1; n <= g.Parts(); n++ {
+					u, err := ps.PresignPart(ctx, id, n, ttl)
+					if err != nil {
+						return nil, fmt.Errorf("lfs batch: %w", err)
+					}
+					a.Upload.PartURLs = append(a.Upload.PartURLs, u)
+				}
+			}
 		default:
 			g := Grant{Kind: GrantUpload, RepoID: r.ID, OID: o.OID, Size: o.Size, Expires: exp}
 			a.Upload = &LFSUpload{Token: s.sign(g), ExpiresInSecs: int64(ttl.Seconds())}

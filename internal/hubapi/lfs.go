@@ -100,7 +100,11 @@ func (h *Handler) lfsBatch(q *req) server.HandlerFunc {
 			case a.Upload != nil && a.Upload.Chunk > 0:
 				hd := map[string]string{"chunk_size": strconv.FormatInt(a.Upload.Chunk, 10)}
 				for n := 1; n <= a.Upload.Parts; n++ {
-					hd[fmt.Sprintf("%05d", n)] = base + "/api/lfs/part/" + a.Upload.PartToken + "/" + strconv.Itoa(n)
+					u := base + "/api/lfs/part/" + a.Upload.PartToken + "/" + strconv.Itoa(n)
+					if len(a.Upload.PartURLs) >= n {
+						u = a.Upload.PartURLs[n-1]
+					}
+					hd[fmt.Sprintf("%05d", n)] = u
 				}
 				o.Actions = map[string]*wire.LFSAction{
 					"upload": {Href: base + "/api/lfs/complete/" + a.Upload.Token, Header: hd, ExpiresIn: a.Upload.ExpiresInSecs},

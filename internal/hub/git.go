@@ -1,0 +1,1202 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agorahub/agora/internal/auth"
+	"github.com/agorahub/agora/internal/blob"
+	"github.com/agorahub/agora/internal/gitobj"
+	"github.com/agorahub/agora/internal/meta"
+)
+
+// This file holds the domain side of git smart-HTTP (package gitproto):
+// the refs a clone sees, the objects a fetch needs, and the rules a push
+// goes through. A push obeys the same rules as an API commit (path
+// validation, LFS threshold, linked LFS objects, compare-and-swap of refs
+// inside the transaction that inserts the objects, derived metadata for
+// the default branch), plus git's own: fast-forward only unless the
+// repository allows force-pushes, all refs or none.
+
+// GitRepo is a repository opened for git access by one caller.
+type GitRepo struct {
+	s    *Service
+	r    *meta.Repo
+	who  *auth.Identity
+	objs *objects
+}
+
+// OpenGitRepo opens a repository for fetching, or for pushing when write
+// is set (which needs write access). A private repository the caller may
+// not see is ErrRepoNotFound, like a missing one; a renamed repository is
+// a *MovedError for reads.
+func (s *Service) OpenGitRepo(ctx context.Context, who *auth.Identity, ref RepoRef, write bool) (*GitRepo, error) {
+	var r *meta.Repo
+	var err error
+	if write {
+		r, err = s.writableRepo(ctx, who, ref)
+	} else {
+		r, err = s.repo(ctx, who, ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &GitRepo{s: s, r: r, who: who, objs: s.objectsOf(r.ID)}, nil
+}
+
+// Repo returns the repository.
+func (g *GitRepo) Repo() *Repo { return g.r }
+
+// GitRef is a ref as git advertises it.
+type GitRef struct {
+	Name string // full name: "refs/heads/main"
+	ID   gitobj.ID
+	// Peeled is what an annotated tag points at, after following tag
+	// chains; zero for other refs.
+	Peeled gitobj.ID
+}
+
+// Refs returns the branches and tags (and the hub's refs/pr/ and
+// refs/convert/ refs), sorted by name, and the full name of the branch
+// HEAD points at ("" when the default branch does not exist).
+func (g *GitRepo) Refs(ctx context.Context) (head string, refs []GitRef, err error) {
+	all, err := g.s.meta.ListRefs(ctx, g.r.ID)
+	if err != nil {
+		return "", nil, fmt.Errorf("list refs of %s: %w", g.r.FullName(), err)
+	}
+	var tagTargets []gitobj.ID
+	for _, rf := range all {
+		if strings.HasPrefix(rf.Name, tagPrefix) {
+			tagTargets = append(tagTargets, rf.Target)
+		}
+		if rf.Name == branchPrefix+g.r.DefaultBranch {
+			head = rf.Name
+		}
+	}
+	kinds, err := g.s.meta.StatObjects(ctx, g.r.ID, tagTargets)
+	if err != nil {
+		return "", nil, fmt.Errorf("list refs of %s: %w", g.r.FullName(), err)
+	}
+	refs = make([]GitRef, 0, len(all))
+	for _, rf := range all {
+		gr := GitRef{Name: rf.Name, ID: rf.Target}
+		if info, ok := kinds[rf.Target]; ok && info.Kind == gitobj.KindTag && strings.HasPrefix(rf.Name, tagPrefix) {
+			if gr.Peeled, _, err = g.peelTag(ctx, rf.Target); err != nil {
+				return "", nil, err
+			}
+		}
+		refs = append(refs, gr)
+	}
+	slices.SortFunc(refs, func(a, b GitRef) int { return strings.Compare(a.Name, b.Name) })
+	return head, refs, nil
+}
+
+// peelTag follows a chain of tag objects; it returns the final object and
+// the tag objects passed.
+func (g *GitRepo) peelTag(ctx context.Context, id gitobj.ID) (gitobj.ID, []gitobj.ID, error) {
+	var chain []gitobj.ID
+	for range 10 {
+		ob, err := g.objs.get(ctx, id)
+		if err != nil {
+			return gitobj.ZeroID, nil, err
+		}
+		if ob.Kind != gitobj.KindTag {
+			return id, chain, nil
+		}
+		t, err := gitobj.DecodeTag(ob.Data)
+		if err != nil {
+			return gitobj.ZeroID, nil, fmt.Errorf("peel %s: %w", id, err)
+		}
+		chain = append(chain, id)
+		id = t.Object
+	}
+	return gitobj.ZeroID, nil, fmt.Errorf("peel %s: tag chain too long: %w", id, errCorrupt)
+}
+
+// Object reads an object of the repository. A missing one is
+// ErrNotFound.
+func (g *GitRepo) Object(ctx context.Context, id gitobj.ID) (gitobj.Object, error) {
+	ob, err := g.objs.get(ctx, id)
+	if errors.Is(err, errCorrupt) {
+		return gitobj.Object{}, &Error{Kind: ErrNotFound, Msg: "Object " + id.String() + " not found", Err: err}
+	}
+	return ob, err
+}
+
+// Common returns, in order, the ids among haves that the repository
+// stores as commits: the commits a fetching client and the hub share.
+func (g *GitRepo) Common(ctx context.Context, haves []gitobj.ID) ([]gitobj.ID, error) {
+	if len(haves) == 0 {
+		return nil, nil
+	}
+	st, err := g.s.meta.StatObjects(ctx, g.r.ID, haves)
+	if err != nil {
+		return nil, fmt.Errorf("negotiate: %w", err)
+	}
+	var out []gitobj.ID
+	for _, h := range haves {
+		if info, ok := st[h]; ok && info.Kind == gitobj.KindCommit {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// FetchRequest is what a fetching client asks for.
+type FetchRequest struct {
+	Wants []gitobj.ID
+	// Haves are the commits the client has that the hub also stores (see
+	// [GitRepo.Common]).
+	Haves []gitobj.ID
+	// Shallow are the client's current shallow commits.
+	Shallow []gitobj.ID
+	// Depth limits the history to this many commits from the wants (or
+	// from the client's shallow commits with DeepenRelative); 0 = no
+	// limit.
+	Depth          int
+	DeepenRelative bool
+	// DeepenSince cuts the history at commits older than this.
+	DeepenSince time.Time
+	// DeepenNot cuts the history at commits reachable from these refs.
+	DeepenNot []string
+	// IncludeTag adds annotated tags that point at sent objects.
+	IncludeTag bool
+}
+
+// Deepens reports whether the request changes the shallow boundary.
+func (q *FetchRequest) Deepens() bool {
+	return q.Depth > 0 || !q.DeepenSince.IsZero() || len(q.DeepenNot) > 0
+}
+
+// PackObject is an object to send.
+type PackObject struct {
+	ID   gitobj.ID
+	Kind gitobj.Kind
+}
+
+// FetchPlan is the answer to a fetch: the objects to send (only ids, so
+// that the pack can be streamed from the store) and the client's new
+// shallow boundary.
+type FetchPlan struct {
+	Objects   []PackObject
+	Shallow   []gitobj.ID // commits that become shallow on the client
+	Unshallow []gitobj.ID // client's shallow commits that no longer are
+}
+
+// MaxFetchWants bounds the wants of one fetch.
+const MaxFetchWants = 100_000
+
+// PlanFetch lists the objects reachable from the wants that the client
+// lacks: it walks commits from the wants, stopping at the haves and at
+// the shallow boundary, then the trees of those commits, skipping
+// everything reachable from the trees of the haves it stopped at. Only
+// ids are kept in memory; contents go through the object cache.
+func (g *GitRepo) PlanFetch(ctx context.Context, q FetchRequest) (*FetchPlan, error) {
+	if len(q.Wants) == 0 {
+		return &FetchPlan{}, nil
+	}
+	if len(q.Wants) > MaxFetchWants {
+		return nil, errorf(ErrTooLarge, "At most %d wants per fetch", MaxFetchWants)
+	}
+	p := &planner{g: g, sent: map[gitobj.ID]bool{}, skip: map[gitobj.ID]bool{}, plan: &FetchPlan{}}
+	wantCommits, err := p.resolveWants(ctx, q.Wants)
+	if err != nil {
+		return nil, err
+	}
+	cut, extra, extraEdges, err := p.shallow(ctx, q, wantCommits)
+	if err != nil {
+		return nil, err
+	}
+
+	have := map[gitobj.ID]bool{}
+	for _, h := range q.Haves {
+		have[h] = true
+	}
+	// Walk the new commits, newest first in discovery order.
+	edges := map[gitobj.ID]bool{}
+	for _, id := range extraEdges {
+		have[id], edges[id] = true, true
+	}
+	var commits []gitobj.ID
+	seen := map[gitobj.ID]bool{}
+	stack := append(append([]gitobj.ID(nil), wantCommits...), extra...)
+	slices.Reverse(stack)
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if have[id] {
+			edges[id] = true
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c, err := g.objs.commit(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		commits = append(commits, id)
+		p.add(id, gitobj.KindCommit)
+		if cut[id] {
+			continue
+		}
+		for i := len(c.Parents) - 1; i >= 0; i-- {
+			stack = append(stack, c.Parents[i])
+		}
+	}
+	// Everything under the trees of the shared commits next to the new
+	// ones is on the client already.
+	for id := range edges {
+		c, err := g.objs.commit(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.markSkip(ctx, c.Tree); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range commits {
+		c, err := g.objs.commit(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.addTree(ctx, c.Tree); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range p.rootTrees {
+		if err := p.addTree(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	if q.IncludeTag {
+		if err := p.includeTags(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return p.plan, nil
+}
+
+// PlanShallow computes only the shallow boundary of a fetch (protocol v0
+// sends it before negotiating).
+func (g *GitRepo) PlanShallow(ctx context.Context, q FetchRequest) (*FetchPlan, error) {
+	p := &planner{g: g, sent: map[gitobj.ID]bool{}, skip: map[gitobj.ID]bool{}, plan: &FetchPlan{}}
+	wantCommits, err := p.resolveWants(ctx, q.Wants)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, _, err := p.shallow(ctx, q, wantCommits); err != nil {
+		return nil, err
+	}
+	return &FetchPlan{Shallow: p.plan.Shallow, Unshallow: p.plan.Unshallow}, nil
+}
+
+// resolveWants checks the wants and sorts them: commits to walk are
+// returned, tags, trees and blobs are added to the plan.
+func (p *planner) resolveWants(ctx context.Context, wants []gitobj.ID) ([]gitobj.ID, error) {
+	g := p.g
+	st, err := g.s.meta.StatObjects(ctx, g.r.ID, wants)
+	if err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	var wantCommits []gitobj.ID
+	for _, w := range wants {
+		info, ok := st[w]
+		if !ok {
+			return nil, errorf(ErrInvalid, "not our ref %s", w)
+		}
+		switch info.Kind {
+		case gitobj.KindTag:
+			peeled, chain, err := g.peelTag(ctx, w)
+			if err != nil {
+				return nil, err
+			}
+			for _, t := range chain {
+				p.add(t, gitobj.KindTag)
+			}
+			pst, err := g.s.meta.StatObjects(ctx, g.r.ID, []gitobj.ID{peeled})
+			if err != nil {
+				return nil, fmt.Errorf("fetch: %w", err)
+			}
+			switch pst[peeled].Kind {
+			case gitobj.KindCommit:
+				wantCommits = append(wantCommits, peeled)
+			case gitobj.KindTree:
+				p.rootTrees = append(p.rootTrees, peeled)
+			case gitobj.KindBlob:
+				p.add(peeled, gitobj.KindBlob)
+			}
+		case gitobj.KindCommit:
+			wantCommits = append(wantCommits, w)
+		case gitobj.KindTree:
+			p.rootTrees = append(p.rootTrees, w)
+		case gitobj.KindBlob:
+			p.add(w, gitobj.KindBlob)
+		}
+	}
+
+	return wantCommits, nil
+}
+
+// shallow computes the shallow boundary and returns the commits whose
+// parents are not walked, the extra commits to walk (parents of
+// unshallowed commits) and the unshallowed commits (edges of the walk).
+func (p *planner) shallow(ctx context.Context, q FetchRequest, wantCommits []gitobj.ID) (cut map[gitobj.ID]bool, extra, extraEdges []gitobj.ID, err error) {
+	g := p.g
+	// The client's shallow commits that we know.
+	clientShallow := map[gitobj.ID]bool{}
+	if len(q.Shallow) > 0 {
+		sst, err := g.s.meta.StatObjects(ctx, g.r.ID, q.Shallow)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("fetch: %w", err)
+		}
+		for _, id := range q.Shallow {
+			if sst[id].Kind == gitobj.KindCommit {
+				clientShallow[id] = true
+			}
+		}
+	}
+	// cut: commits whose parents are not walked.
+	cut = map[gitobj.ID]bool{}
+	if q.Deepens() {
+		shallow, reached, err := p.shallowBoundary(ctx, q, wantCommits, clientShallow)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for _, id := range shallow {
+			cut[id] = true
+			if !clientShallow[id] {
+				p.plan.Shallow = append(p.plan.Shallow, id)
+			}
+		}
+		for _, id := range q.Shallow {
+			if !clientShallow[id] || cut[id] || !reached[id] {
+				if clientShallow[id] {
+					cut[id] = true
+				}
+				continue
+			}
+			p.plan.Unshallow = append(p.plan.Unshallow, id)
+			// As git does: the client has this commit, so it is an edge
+			// of the walk; its parents become wanted.
+			extraEdges = append(extraEdges, id)
+			c, err := g.objs.commit(ctx, id)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			extra = append(extra, c.Parents...)
+		}
+	} else {
+		for id := range clientShallow {
+			cut[id] = true
+		}
+	}
+
+	return cut, extra, extraEdges, nil
+}
+
+type planner struct {
+	g         *GitRepo
+	plan      *FetchPlan
+	sent      map[gitobj.ID]bool // in the plan
+	skip      map[gitobj.ID]bool // on the client
+	rootTrees []gitobj.ID
+}
+
+func (p *planner) add(id gitobj.ID, k gitobj.Kind) {
+	if p.sent[id] || p.skip[id] {
+		return
+	}
+	p.sent[id] = true
+	p.plan.Objects = append(p.plan.Objects, PackObject{ID: id, Kind: k})
+}
+
+// markSkip records a tree and everything under it as present on the
+// client.
+func (p *planner) markSkip(ctx context.Context, tree gitobj.ID) error {
+	if p.skip[tree] {
+		return nil
+	}
+	p.skip[tree] = true
+	ents, err := p.g.objs.tree(ctx, tree)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		switch {
+		case e.Mode.IsTree():
+			if err := p.markSkip(ctx, e.ID); err != nil {
+				return err
+			}
+		case e.Mode.IsBlob():
+			p.skip[e.ID] = true
+		}
+	}
+	return nil
+}
+
+// addTree adds a tree and what it holds, except what the client has.
+func (p *planner) addTree(ctx context.Context, tree gitobj.ID) error {
+	if p.sent[tree] || p.skip[tree] {
+		return nil
+	}
+	p.add(tree, gitobj.KindTree)
+	ents, err := p.g.objs.tree(ctx, tree)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		switch {
+		case e.Mode.IsTree():
+			if err := p.addTree(ctx, e.ID); err != nil {
+				return err
+			}
+		case e.Mode.IsBlob():
+			p.add(e.ID, gitobj.KindBlob)
+		}
+	}
+	return nil
+}
+
+// includeTags adds the annotated tags whose target is sent (git's
+// include-tag).
+func (p *planner) includeTags(ctx context.Context) error {
+	_, refs, err := p.g.Refs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rf := range refs {
+		if rf.Peeled.IsZero() || p.sent[rf.ID] || !p.sent[rf.Peeled] {
+			continue
+		}
+		_, chain, err := p.g.peelTag(ctx, rf.ID)
+		if err != nil {
+			return err
+		}
+		for _, t := range chain {
+			p.add(t, gitobj.KindTag)
+		}
+	}
+	return nil
+}
+
+// shallowBoundary computes the commits that become the client's shallow
+// boundary, and the commits reached within the requested depth.
+func (p *planner) shallowBoundary(ctx context.Context, q FetchRequest, wants []gitobj.ID, clientShallow map[gitobj.ID]bool) ([]gitobj.ID, map[gitobj.ID]bool, error) {
+	objs := p.g.objs
+	reached := map[gitobj.ID]bool{}
+	var boundary []gitobj.ID
+	if q.Depth > 0 {
+		// Breadth first, so that each commit is reached at its least depth.
+		start, depth := wants, q.Depth
+		if q.DeepenRelative {
+			start = nil
+			for id := range clientShallow {
+				start = append(start, id)
+			}
+			slices.SortFunc(start, func(a, b gitobj.ID) int { return strings.Compare(a.String(), b.String()) })
+			depth++
+			// The commits above the old boundary stay as they are.
+			if err := p.walkAbove(ctx, wants, clientShallow, reached); err != nil {
+				return nil, nil, err
+			}
+		}
+		level := start
+		for d := 1; len(level) > 0 && d <= depth; d++ {
+			var next []gitobj.ID
+			for _, id := range level {
+				if reached[id] {
+					continue
+				}
+				reached[id] = true
+				c, err := objs.commit(ctx, id)
+				if err != nil {
+					return nil, nil, err
+				}
+				if d == depth {
+					if len(c.Parents) > 0 {
+						boundary = append(boundary, id)
+					}
+					continue
+				}
+				next = append(next, c.Parents...)
+			}
+			level = next
+		}
+		return dedupeIDs(boundary), reached, nil
+	}
+	// deepen-since / deepen-not: keep the commits newer than the date and
+	// not reachable from the excluded refs.
+	excluded := map[gitobj.ID]bool{}
+	if len(q.DeepenNot) > 0 {
+		var starts []gitobj.ID
+		for _, name := range q.DeepenNot {
+			rv, err := p.g.s.resolve(ctx, p.g.r, name)
+			if err != nil {
+				return nil, nil, errorf(ErrInvalid, "deepen-not: unknown ref %s", name)
+			}
+			starts = append(starts, rv.Commit)
+		}
+		for len(starts) > 0 {
+			id := starts[len(starts)-1]
+			starts = starts[:len(starts)-1]
+			if excluded[id] {
+				continue
+			}
+			excluded[id] = true
+			c, err := objs.commit(ctx, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			starts = append(starts, c.Parents...)
+		}
+	}
+	keep := func(c *gitobj.Commit, id gitobj.ID) bool {
+		if excluded[id] {
+			return false
+		}
+		return q.DeepenSince.IsZero() || !c.Committer.When.Before(q.DeepenSince)
+	}
+	stack := append([]gitobj.ID(nil), wants...)
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if reached[id] {
+			continue
+		}
+		c, err := objs.commit(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !keep(c, id) {
+			continue
+		}
+		reached[id] = true
+		cutHere := false
+		for _, par := range c.Parents {
+			pc, err := objs.commit(ctx, par)
+			if err != nil {
+				return nil, nil, err
+			}
+			if keep(pc, par) {
+				stack = append(stack, par)
+			} else {
+				cutHere = true
+			}
+		}
+		if cutHere {
+			boundary = append(boundary, id)
+		}
+	}
+	for _, w := range wants {
+		if !reached[w] {
+			return nil, nil, errorf(ErrInvalid, "no commits selected for shallow requests")
+		}
+	}
+	return dedupeIDs(boundary), reached, nil
+}
+
+// walkAbove marks the commits between the wants and the client's shallow
+// commits as reached.
+func (p *planner) walkAbove(ctx context.Context, wants []gitobj.ID, stop, reached map[gitobj.ID]bool) error {
+	stack := append([]gitobj.ID(nil), wants...)
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if reached[id] || stop[id] {
+			continue
+		}
+		reached[id] = true
+		c, err := p.g.objs.commit(ctx, id)
+		if err != nil {
+			return err
+		}
+		stack = append(stack, c.Parents...)
+	}
+	return nil
+}
+
+func dedupeIDs(ids []gitobj.ID) []gitobj.ID {
+	seen := map[gitobj.ID]bool{}
+	out := ids[:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// ---- push
+
+// RefUpdate is one command of a push: move Name from Old to New (zero Old
+// creates, zero New deletes).
+type RefUpdate struct {
+	Name     string
+	Old, New gitobj.ID
+}
+
+// OversizedObject is an object of a push too large to keep in memory:
+// only its kind and size are known.
+type OversizedObject struct {
+	Kind gitobj.Kind
+	Size int64
+}
+
+// PushPack is the content of a pushed pack.
+type PushPack struct {
+	Objects   map[gitobj.ID]gitobj.Object
+	Oversized map[gitobj.ID]OversizedObject
+}
+
+// PushLimits returns the bounds a pushed pack must be read within: the
+// largest object worth keeping in memory (anything larger is refused by
+// the push rules: a regular file over the LFS threshold, or an absurd
+// tree) and the inflated content of one push (the commit limit plus room
+// for trees and commits).
+func (s *Service) PushLimits() (maxObject, maxMemory int64) {
+	maxObject = max(s.cfg.LFSThreshold, 16<<20)
+	maxMemory = s.cfg.MaxCommitBytes + 256<<20
+	return maxObject, maxMemory
+}
+
+// Reasons a ref update is refused, as report-status shows them.
+const reasonAtomic = "atomic push failed: another ref was refused"
+
+// pushError is a refusal attributed to one command.
+type pushError struct {
+	cmd    int
+	reason string
+}
+
+// Push applies the ref updates of a push with the objects of its pack, all
+// or nothing. It returns one reason per command ("" when applied): a
+// refused push changes nothing and every command gets a reason. An error
+// is returned only for failures of the hub itself.
+func (g *GitRepo) Push(ctx context.Context, cmds []RefUpdate, pack *PushPack) ([]string, error) {
+	if pack == nil {
+		pack = &PushPack{}
+	}
+	reasons := make([]string, len(cmds))
+	if len(cmds) == 0 {
+		return reasons, nil
+	}
+	fail := func(errs []pushError) []string {
+		for i := range reasons {
+			reasons[i] = reasonAtomic
+		}
+		for _, e := range errs {
+			reasons[e.cmd] = e.reason
+		}
+		return reasons
+	}
+	r := g.r
+	var errs []pushError
+	names := map[string]bool{}
+	for i, c := range cmds {
+		if reason := checkPushRef(r, c); reason != "" {
+			errs = append(errs, pushError{i, reason})
+		}
+		if names[c.Name] {
+			errs = append(errs, pushError{i, "ref given twice"})
+		}
+		names[c.Name] = true
+	}
+	if len(errs) > 0 {
+		return fail(errs), nil
+	}
+	// Serialise with API commits on the same branches in this process.
+	sorted := slices.Sorted(func(yield func(string) bool) {
+		for n := range names {
+			if !yield(n) {
+				return
+			}
+		}
+	})
+	for _, n := range sorted {
+		unlock := g.s.commitLocks.lock(strconv.FormatInt(r.ID, 10) + "\x00" + n)
+		defer unlock()
+	}
+
+	current, err := g.s.meta.ListRefs(ctx, r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("push to %s: %w", r.FullName(), err)
+	}
+	cur := map[string]gitobj.ID{}
+	for _, rf := range current {
+		cur[rf.Name] = rf.Target
+	}
+	for i, c := range cmds {
+		if cur[c.Name] != c.Old {
+			errs = append(errs, pushError{i, "fetch first: the ref changed since it was read"})
+		}
+	}
+	if len(errs) > 0 {
+		return fail(errs), nil
+	}
+	if e := refNameConflicts(cmds, cur); e != nil {
+		return fail([]pushError{*e}), nil
+	}
+
+	objs := g.s.objectsOf(r.ID)
+	objs.pending = pack.Objects
+	v := &pushValidator{g: g, objs: objs, pack: pack, visited: map[gitobj.ID]bool{}, external: map[gitobj.ID]extRef{}}
+	for i, c := range cmds {
+		if c.New.IsZero() {
+			continue
+		}
+		want := gitobj.KindCommit
+		if strings.HasPrefix(c.Name, tagPrefix) {
+			want = 0 // a commit or a tag object
+		}
+		if reason, err := v.walk(ctx, i, c.New, want); err != nil {
+			return nil, err
+		} else if reason != "" {
+			errs = append(errs, pushError{i, reason})
+		}
+	}
+	if len(errs) == 0 {
+		e, err := v.checkExternal(ctx)
+		if err != nil {
+			return nil, err
+		}
+		errs = append(errs, e...)
+	}
+	if len(errs) > 0 {
+		return fail(errs), nil
+	}
+	// Tags must end at commits; branches and tags move forward only.
+	for i, c := range cmds {
+		if c.New.IsZero() {
+			continue
+		}
+		isTag := strings.HasPrefix(c.Name, tagPrefix)
+		if isTag {
+			peeled, err := g.peelWith(ctx, objs, c.New)
+			if err != nil {
+				return nil, err
+			}
+			if k, err := v.kind(ctx, peeled); err != nil {
+				return nil, err
+			} else if k != gitobj.KindCommit {
+				errs = append(errs, pushError{i, "tags must point at commits"})
+				continue
+			}
+		}
+		if c.Old.IsZero() || r.AllowForcePush {
+			continue
+		}
+		if isTag {
+			errs = append(errs, pushError{i, "tag already exists: force-pushes are disabled for this repository"})
+			continue
+		}
+		ff, err := g.isAncestor(ctx, objs, c.Old, c.New)
+		if err != nil {
+			return nil, err
+		}
+		if !ff {
+			errs = append(errs, pushError{i, "non-fast-forward: force-pushes are disabled for this repository (pull and merge first)"})
+		}
+	}
+	if len(errs) > 0 {
+		return fail(errs), nil
+	}
+
+	var derived *meta.RepoMeta
+	for _, c := range cmds {
+		if c.Name == branchPrefix+r.DefaultBranch && !c.New.IsZero() {
+			if derived, err = g.s.derive(ctx, objs, r, c.New); err != nil {
+				return nil, err
+			}
+		}
+	}
+	keep := make([]gitobj.Object, 0, len(v.keep))
+	for _, id := range v.keep {
+		keep = append(keep, pack.Objects[id])
+	}
+	ordered := slices.Clone(cmds)
+	slices.SortFunc(ordered, func(a, b RefUpdate) int { return strings.Compare(a.Name, b.Name) })
+	now := time.Now()
+	err = g.s.meta.InTx(ctx, func(tx meta.Tx) error {
+		if err := tx.PutObjects(ctx, r.ID, keep); err != nil {
+			return err
+		}
+		for _, c := range ordered {
+			if err := tx.UpdateRef(ctx, r.ID, c.Name, c.Old, c.New); err != nil {
+				return err
+			}
+		}
+		if derived != nil {
+			if err := tx.PutRepoMeta(ctx, r.ID, derived); err != nil {
+				return err
+			}
+		}
+		rr, err := tx.RepoByID(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		rr.UpdatedAt = now
+		return tx.UpdateRepo(ctx, rr)
+	})
+	switch {
+	case errors.Is(err, meta.ErrConflict):
+		for i := range reasons {
+			reasons[i] = "fetch first: a ref changed while pushing"
+		}
+		return reasons, nil
+	case errors.Is(err, meta.ErrNotFound):
+		return nil, repoNotFound()
+	case err != nil:
+		return nil, fmt.Errorf("push to %s: %w", r.FullName(), err)
+	}
+	for _, c := range cmds {
+		g.s.lg.InfoContext(ctx, "push", "repo", r.FullName(), "ref", c.Name, "old", c.Old.String(), "new", c.New.String(),
+			"user", g.who.User.Name, "objects", len(keep))
+	}
+	return reasons, nil
+}
+
+// checkPushRef checks the name and kind of one command.
+func checkPushRef(r *meta.Repo, c RefUpdate) string {
+	short, isBranch := strings.CutPrefix(c.Name, branchPrefix)
+	if !isBranch {
+		var isTag bool
+		if short, isTag = strings.CutPrefix(c.Name, tagPrefix); !isTag {
+			return "refusing to update refs outside refs/heads/ and refs/tags/"
+		}
+	}
+	if !ValidRefName(short) {
+		return "invalid ref name"
+	}
+	if c.Old.IsZero() && c.New.IsZero() {
+		return "nothing to do"
+	}
+	if isBranch && c.New.IsZero() && short == r.DefaultBranch {
+		return "refusing to delete the default branch " + short
+	}
+	return ""
+}
+
+// refNameConflicts refuses refs that git could not store next to each
+// other ("a" and "a/b").
+func refNameConflicts(cmds []RefUpdate, cur map[string]gitobj.ID) *pushError {
+	final := map[string]bool{}
+	for n := range cur {
+		final[n] = true
+	}
+	for _, c := range cmds {
+		final[c.Name] = !c.New.IsZero()
+	}
+	for i, c := range cmds {
+		if c.New.IsZero() {
+			continue
+		}
+		for n, exists := range final {
+			if exists && n != c.Name && (strings.HasPrefix(n, c.Name+"/") || strings.HasPrefix(c.Name, n+"/")) {
+				return &pushError{i, "ref conflicts with existing " + n}
+			}
+		}
+	}
+	return nil
+}
+
+// peelWith follows tag objects, looking at the pushed objects first.
+func (g *GitRepo) peelWith(ctx context.Context, objs *objects, id gitobj.ID) (gitobj.ID, error) {
+	for range 10 {
+		ob, err := objs.get(ctx, id)
+		if err != nil {
+			return gitobj.ZeroID, err
+		}
+		if ob.Kind != gitobj.KindTag {
+			return id, nil
+		}
+		t, err := gitobj.DecodeTag(ob.Data)
+		if err != nil {
+			return gitobj.ZeroID, fmt.Errorf("peel %s: %w", id, err)
+		}
+		id = t.Object
+	}
+	return gitobj.ZeroID, errorf(ErrInvalid, "tag chain too long")
+}
+
+// maxAncestryWalk bounds the commits read to decide a fast-forward.
+const maxAncestryWalk = 1_000_000
+
+// isAncestor reports whether old is an ancestor of (or equal to) new.
+func (g *GitRepo) isAncestor(ctx context.Context, objs *objects, old, new gitobj.ID) (bool, error) {
+	seen := map[gitobj.ID]bool{}
+	stack := []gitobj.ID{new}
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if id == old {
+			return true, nil
+		}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if len(seen) > maxAncestryWalk {
+			return false, errorf(ErrTooLarge, "history too long to check for a fast-forward")
+		}
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		c, err := objs.commit(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		stack = append(stack, c.Parents...)
+	}
+	return false, nil
+}
+
+// pushValidator walks the pushed objects reachable from the new ref
+// targets: it checks each one (paths, file sizes, LFS pointers) and
+// collects the objects outside the pack that they reference, which must
+// already be stored.
+type pushValidator struct {
+	g        *GitRepo
+	objs     *objects
+	pack     *PushPack
+	visited  map[gitobj.ID]bool
+	external map[gitobj.ID]extRef
+	keep     []gitobj.ID
+	regular  int64 // bytes of new regular files
+}
+
+// extRef is an object outside the pack that a pushed object references.
+type extRef struct {
+	cmd  int
+	kind gitobj.Kind // expected; 0 = commit or tag
+	path string
+}
+
+type walkItem struct {
+	id   gitobj.ID
+	kind gitobj.Kind // expected; 0 = commit or tag
+	path string      // for trees and blobs
+}
+
+// walk validates what id reaches. It returns a reason to refuse the
+// command, or an internal error.
+func (v *pushValidator) walk(ctx context.Context, cmd int, root gitobj.ID, kind gitobj.Kind) (string, error) {
+	cfg := v.g.s.cfg
+	stack := []walkItem{{id: root, kind: kind}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if v.visited[it.id] {
+			continue
+		}
+		v.visited[it.id] = true
+		where := ""
+		if it.path != "" {
+			where = " (" + it.path + ")"
+		}
+		if big, ok := v.pack.Oversized[it.id]; ok {
+			if big.Kind == gitobj.KindBlob && (it.kind == gitobj.KindBlob || it.kind == 0) {
+				return lfsMessage(it.path, big.Size, cfg.LFSThreshold), nil
+			}
+			return fmt.Sprintf("%s %s%s is too large (%d bytes)", big.Kind, it.id, where, big.Size), nil
+		}
+		ob, ok := v.pack.Objects[it.id]
+		if !ok {
+			if _, seen := v.external[it.id]; !seen {
+				v.external[it.id] = extRef{cmd: cmd, kind: it.kind, path: it.path}
+			}
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		if !kindMatches(ob.Kind, it.kind) {
+			return fmt.Sprintf("object %s%s is a %s, expected %s", it.id, where, ob.Kind, kindName(it.kind)), nil
+		}
+		v.keep = append(v.keep, it.id)
+		switch ob.Kind {
+		case gitobj.KindCommit:
+			c, err := gitobj.DecodeCommit(ob.Data)
+			if err != nil {
+				return fmt.Sprintf("invalid commit %s", it.id), nil
+			}
+			stack = append(stack, walkItem{id: c.Tree, kind: gitobj.KindTree})
+			for _, p := range c.Parents {
+				stack = append(stack, walkItem{id: p, kind: gitobj.KindCommit})
+			}
+		case gitobj.KindTag:
+			t, err := gitobj.DecodeTag(ob.Data)
+			if err != nil {
+				return fmt.Sprintf("invalid tag %s", it.id), nil
+			}
+			stack = append(stack, walkItem{id: t.Object, kind: t.Type})
+		case gitobj.KindTree:
+			ents, err := gitobj.DecodeTree(ob.Data)
+			if err != nil {
+				return fmt.Sprintf("invalid tree %s%s: %s", it.id, where, trimInvalid(err)), nil
+			}
+			for _, e := range ents {
+				p := e.Name
+				if it.path != "" {
+					p = it.path + "/" + e.Name
+				}
+				if err := gitobj.ValidatePath(p); err != nil {
+					return "invalid path: " + trimInvalid(err), nil
+				}
+				switch {
+				case e.Mode == gitobj.ModeGitlink:
+					return fmt.Sprintf("submodules are not supported (%s)", p), nil
+				case e.Mode.IsTree():
+					stack = append(stack, walkItem{id: e.ID, kind: gitobj.KindTree, path: p})
+				default:
+					stack = append(stack, walkItem{id: e.ID, kind: gitobj.KindBlob, path: p})
+				}
+			}
+		case gitobj.KindBlob:
+			if reason, err := v.checkBlob(ctx, ob, it.path); err != nil || reason != "" {
+				return reason, err
+			}
+		}
+	}
+	return "", nil
+}
+
+func kindMatches(got, want gitobj.Kind) bool {
+	if want == 0 {
+		return got == gitobj.KindCommit || got == gitobj.KindTag
+	}
+	return got == want
+}
+
+func kindName(k gitobj.Kind) string {
+	if k == 0 {
+		return "commit or tag"
+	}
+	return k.String()
+}
+
+func trimInvalid(err error) string {
+	return strings.TrimPrefix(err.Error(), gitobj.ErrInvalid.Error()+": ")
+}
+
+// lfsMessage tells the user how to push a large file.
+func lfsMessage(path string, size, threshold int64) string {
+	ext := "*" + pathExt(path)
+	if ext == "*" {
+		ext = path
+	}
+	return fmt.Sprintf("%s is %s, larger than %s: files this large must use Git LFS: run `git lfs track \"%s\"`, "+
+		"`git add .gitattributes %s` and re-commit it (`git lfs migrate import --include=\"%s\"` converts commits already made)",
+		path, humanSize(size), humanSize(threshold), ext, path, ext)
+}
+
+func pathExt(p string) string {
+	base := p[strings.LastIndexByte(p, '/')+1:]
+	if i := strings.LastIndexByte(base, '.'); i > 0 {
+		return base[i:]
+	}
+	return ""
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// checkBlob applies the file rules to a new blob: a pointer must name an
+// LFS object uploaded to this repository, other content must be below the
+// LFS threshold.
+func (v *pushValidator) checkBlob(ctx context.Context, ob gitobj.Object, path string) (string, error) {
+	s, r := v.g.s, v.g.r
+	if p, ok := gitobj.ParsePointer(ob.Data); ok {
+		size, err := s.meta.LFSObject(ctx, r.ID, p.OID)
+		if errors.Is(err, meta.ErrNotFound) {
+			return fmt.Sprintf("LFS object %s for %s was not uploaded to this repository: install git-lfs (`git lfs install`) and push again", p.OID, path), nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("push: lfs object %s: %w", p.OID, err)
+		}
+		if size != p.Size {
+			return fmt.Sprintf("LFS pointer %s says %d bytes, the uploaded object has %d", path, p.Size, size), nil
+		}
+		if _, err := s.blobs.Stat(ctx, p.OID); err != nil {
+			if errors.Is(err, blob.ErrNotFound) {
+				return fmt.Sprintf("LFS object %s for %s is missing from storage: push it again with `git lfs push --all`", p.OID, path), nil
+			}
+			return "", fmt.Errorf("push: stat lfs object %s: %w", p.OID, err)
+		}
+		return "", nil
+	}
+	size := int64(len(ob.Data))
+	if size > s.cfg.LFSThreshold {
+		return lfsMessage(path, size, s.cfg.LFSThreshold), nil
+	}
+	v.regular += size
+	if v.regular > s.cfg.MaxCommitBytes {
+		return fmt.Sprintf("the new regular files of this push exceed %s", humanSize(s.cfg.MaxCommitBytes)), nil
+	}
+	return "", nil
+}
+
+// checkExternal checks that the objects the pack references but does not
+// hold are stored, with the expected kinds (the connectivity check).
+func (v *pushValidator) checkExternal(ctx context.Context) ([]pushError, error) {
+	ids := make([]gitobj.ID, 0, len(v.external))
+	for id := range v.external {
+		ids = append(ids, id)
+	}
+	var errs []pushError
+	const chunk = 1000
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		st, err := v.g.s.meta.StatObjects(ctx, v.g.r.ID, part)
+		if err != nil {
+			return nil, fmt.Errorf("push: connectivity check: %w", err)
+		}
+		for _, id := range part {
+			ref := v.external[id]
+			info, ok := st[id]
+			where := ""
+			if ref.path != "" {
+				where = " (" + ref.path + ")"
+			}
+			switch {
+			case !ok:
+				errs = append(errs, pushError{ref.cmd, fmt.Sprintf("missing object %s%s: the pack is incomplete", id, where)})
+			case !kindMatches(info.Kind, ref.kind):
+				errs = append(errs, pushError{ref.cmd, fmt.Sprintf("object %s%s is a %s, expected %s", id, where, info.Kind, kindName(ref.kind))})
+			}
+		}
+	}
+	slices.SortFunc(errs, func(a, b pushError) int { return a.cmd - b.cmd })
+	return errs, nil
+}
+
+// kind returns the kind of an object of the push or of the repository.
+func (v *pushValidator) kind(ctx context.Context, id gitobj.ID) (gitobj.Kind, error) {
+	if o, ok := v.pack.Objects[id]; ok {
+		return o.Kind, nil
+	}
+	st, err := v.g.s.meta.StatObjects(ctx, v.g.r.ID, []gitobj.ID{id})
+	if err != nil {
+		return 0, fmt.Errorf("push: %w", err)
+	}
+	return st[id].Kind, nil
+}
