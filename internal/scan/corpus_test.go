@@ -6,10 +6,12 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	ggufmt "github.com/agorahub/agora/internal/formats/gguf"
 	"github.com/agorahub/agora/internal/formats/pickle"
 	"github.com/agorahub/agora/internal/formats/pickle/pickletest"
 )
@@ -312,12 +314,17 @@ func benignCorpus() []corpusCase {
 		{name: "text starting like GLOBAL", data: []byte("cat and dog\nrun fast, (see below)\nR\n"), kind: KindUnknown, noPickle: true},
 		{name: "text starting like PERSID", data: []byte("PyTorch weights for the model\nare here.\n"), kind: KindUnknown, noPickle: true},
 		{name: "gguf with 99 tensors", data: func() []byte {
-			p := []byte("GGUF\x03\x00\x00\x00")
-			p = binary.LittleEndian.AppendUint64(p, 99) // 'c': GLOBAL to a pickle reader
-			p = binary.LittleEndian.AppendUint64(p, 1)
-			p = binary.LittleEndian.AppendUint64(p, 10) // '\n'
-			p = append(p, "general.na"...)
-			return append(p, make([]byte, 64)...)
+			// 99 tensors: the count's first byte is 'c', GLOBAL to a pickle
+			// reader; the 10-byte key makes the next length '\n'.
+			var tensors []ggufmt.TensorInfo
+			for i := range 99 {
+				tensors = append(tensors, ggufmt.TensorInfo{Name: fmt.Sprintf("t%d", i), Shape: []uint64{1}, Type: ggufmt.F32})
+			}
+			var b bytes.Buffer
+			if err := ggufmt.Write(&b, []ggufmt.KV{{Key: "general.na", Value: ggufmt.String("x")}}, tensors, nil); err != nil {
+				panic(err)
+			}
+			return b.Bytes()
 		}(), kind: KindGGUF, noPickle: true},
 		{name: "random bytes", data: floats(1000), kind: KindUnknown, noPickle: true},
 	}

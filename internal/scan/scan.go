@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path"
+	"strings"
 
 	"github.com/agorahub/agora/internal/formats/pickle"
 )
@@ -257,6 +259,16 @@ func ScanFile(ctx context.Context, r io.ReaderAt, size int64, name string, limit
 	kind := s.scanBlob(top)
 	if s.res.Kind == "" {
 		s.res.Kind = kind
+	}
+	// A file named as weights whose content is not recognisable (a header
+	// too absurd to detect) still gets the format's structural check.
+	if kind == KindUnknown {
+		switch ext := strings.ToLower(path.Ext(name)); ext {
+		case ".safetensors":
+			s.checkStructure(top, KindSafetensors)
+		case ".gguf":
+			s.checkStructure(top, KindGGUF)
+		}
 	}
 	s.finish()
 	s.res.BytesRead = cr.n

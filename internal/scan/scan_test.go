@@ -254,3 +254,19 @@ func TestWeightsOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestStructuralChecks(t *testing.T) {
+	// A safetensors header declaring far more bytes than the file has.
+	bad := binary.LittleEndian.AppendUint64(nil, 1<<40)
+	bad = append(bad, `{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`...)
+	r := ScanFile(t.Context(), bytes.NewReader(bad), int64(len(bad)), "x.safetensors", Limits{})
+	if r.Safe() || len(r.Findings) == 0 || r.Findings[0].Issue != "malformed-safetensors" {
+		t.Fatalf("hostile safetensors header: %+v", r)
+	}
+	// A truncated GGUF.
+	trunc := append([]byte("GGUF\x03\x00\x00\x00"), binary.LittleEndian.AppendUint64(nil, 5)...)
+	r = ScanFile(t.Context(), bytes.NewReader(trunc), int64(len(trunc)), "x.gguf", Limits{})
+	if r.Safe() {
+		t.Fatalf("truncated GGUF scanned as safe: %+v", r)
+	}
+}

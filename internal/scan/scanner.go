@@ -1,6 +1,9 @@
 package scan
 
 import (
+	"github.com/agorahub/agora/internal/formats/gguf"
+	"github.com/agorahub/agora/internal/formats/safetensors"
+
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
@@ -275,9 +278,10 @@ func (s *scanner) scanBlob(b *blob) Kind {
 		s.scanNPY(b)
 		return kind
 	case KindSafetensors, KindGGUF:
-		// Not a pickle container. Structural checks of these formats are
-		// the job of their own packages; here only make sure the bytes do
-		// not also parse as a pickle.
+		// Not a pickle container: check the header with the format's own
+		// bounded parser (a malformed or hostile header is a finding),
+		// and make sure the bytes do not also parse as a pickle.
+		s.checkStructure(b, kind)
 		if r := s.scanPickle(b, pickleOpts{probe: true}); r != nil {
 			s.finding(b.path, "polyglot", Suspicious, 0, fmt.Sprintf("a %s file that also parses as a pickle", kind))
 		}
@@ -629,4 +633,22 @@ func isDecimal(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkStructure validates a safetensors or GGUF header. Only the header
+// is read; sizes come from the container, never from the file's claims.
+func (s *scanner) checkStructure(b *blob, kind Kind) {
+	if b.size < 0 {
+		return
+	}
+	var err error
+	switch kind {
+	case KindSafetensors:
+		_, err = safetensors.ReadHeader(b.ra, b.size)
+	case KindGGUF:
+		_, err = gguf.Read(b.ra, b.size)
+	}
+	if err != nil {
+		s.finding(b.path, "malformed-"+string(kind), Suspicious, 0, err.Error())
+	}
 }
