@@ -208,3 +208,15 @@ func TestJSClientCore(t *testing.T) {
 	env := h.Users(t)
 	RunNode(t, "js/core.test.mjs", append(env, "E2E_PREFIX=core")...)
 }
+
+func runCmd(bin string, args ...string) (string, error) {
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	return string(out), err
+}
+
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
+}

@@ -32,6 +32,8 @@ commands:
   user add NAME         create a user and print a write token (last line)
   token add NAME        print a new token for user NAME (--read for read-only)
   reindex               recompute every repository's derived metadata (cards, weights, lineage)
+  scan PATH...          scan local files or folders for dangerous pickles; exit 1 on findings
+  rescan [--all]        queue every file for a new security scan (after a scanner upgrade)
 
 Run "agora <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --data is AGORA_DATA, --lfs-threshold is
@@ -53,6 +55,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdToken(ctx, args[1:], stdout, stderr)
 	case "reindex":
 		err = cmdReindex(ctx, args[1:], stdout, stderr)
+	case "scan":
+		err = cmdScan(ctx, args[1:], stdout, stderr)
+	case "rescan":
+		err = cmdRescan(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -62,6 +68,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err == errUsage {
 		return 2
+	}
+	if err == errFindings {
+		return 1
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "agora %s: %v\n", args[0], err)

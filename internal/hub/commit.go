@@ -266,6 +266,16 @@ func (s *Service) tryCommit(ctx context.Context, who *auth.Identity, r *meta.Rep
 		return gitobj.ZeroID, fmt.Errorf("commit: write trees: %w", err)
 	}
 	objs.add(trees...)
+	jobs, err := s.scanJobs(ctx, objs, pc.Tree, root)
+	if err != nil {
+		return gitobj.ZeroID, err
+	}
+	if err := s.checkScanPolicy(ctx, objs, jobs); err != nil {
+		return gitobj.ZeroID, err
+	}
+	if jobs, err = s.pendingScans(ctx, jobs); err != nil {
+		return gitobj.ZeroID, err
+	}
 	now := time.Now()
 	sig := signatureOf(who, now)
 	c := gitobj.Object{Kind: gitobj.KindCommit, Data: (&gitobj.Commit{Tree: root, Parents: []gitobj.ID{parent},
@@ -293,6 +303,9 @@ func (s *Service) tryCommit(ctx context.Context, who *auth.Identity, r *meta.Rep
 				return err
 			}
 		}
+		if err := tx.EnqueueScans(ctx, jobs); err != nil {
+			return err
+		}
 		cur, err := tx.RepoByID(ctx, r.ID)
 		if err != nil {
 			return err
@@ -310,6 +323,9 @@ func (s *Service) tryCommit(ctx context.Context, who *auth.Identity, r *meta.Rep
 		return gitobj.ZeroID, fmt.Errorf("commit to %s: %w", r.FullName(), err)
 	}
 	s.lg.InfoContext(ctx, "commit", "repo", r.FullName(), "ref", refName, "commit", c.ID().String(), "user", who.User.Name, "ops", len(ops))
+	if len(jobs) > 0 {
+		s.wakeScanners()
+	}
 	return c.ID(), nil
 }
 

@@ -44,6 +44,8 @@ type Config struct {
 	// blob store when it can presign URLs (S3); off when clients cannot
 	// reach the store (--blobs-proxy).
 	DirectUploads bool
+	// ScanPolicy is PolicyFlag (default) or PolicyBlock.
+	ScanPolicy string
 }
 
 // DefaultConfig returns the defaults documented in the README.
@@ -56,6 +58,7 @@ func DefaultConfig() Config {
 		MultipartThreshold: 1 << 30,
 		MultipartChunk:     100 << 20,
 		UploadURLTTL:       24 * time.Hour,
+		ScanPolicy:         PolicyFlag,
 	}
 }
 
@@ -74,6 +77,7 @@ type Service struct {
 
 	signingKey []byte
 	counts     *counter
+	scanWake   chan struct{}
 }
 
 // New builds the service. It reads (creating on first start) the secret
@@ -88,7 +92,8 @@ func New(ctx context.Context, lg *slog.Logger, cfg Config, m meta.Store, b blob.
 		return nil, fmt.Errorf("hub: %w", err)
 	}
 	return &Service{lg: lg, cfg: cfg, meta: m, blobs: b, cache: newObjectCache(64 << 20), signingKey: key,
-		counts: &counter{pending: map[int64]int64{}, recent: map[string]time.Time{}}}, nil
+		counts:   &counter{pending: map[int64]int64{}, recent: map[string]time.Time{}},
+		scanWake: make(chan struct{}, 1)}, nil
 }
 
 // Config returns the service's configuration.

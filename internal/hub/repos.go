@@ -177,6 +177,16 @@ func (s *Service) CreateRepo(ctx context.Context, who *auth.Identity, ref RepoRe
 	if err != nil {
 		return nil, fmt.Errorf("create repo %s: %w", ref.FullName(), err)
 	}
+	jobs, err := s.scanJobs(ctx, objs, gitobj.EmptyTreeID, root)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkScanPolicy(ctx, objs, jobs); err != nil {
+		return nil, err
+	}
+	if jobs, err = s.pendingScans(ctx, jobs); err != nil {
+		return nil, err
+	}
 	err = s.meta.InTx(ctx, func(tx meta.Tx) error {
 		if err := tx.CreateRepo(ctx, r); err != nil {
 			return err
@@ -189,6 +199,12 @@ func (s *Service) CreateRepo(ctx context.Context, who *auth.Identity, ref RepoRe
 			return err
 		}
 		if err := tx.UpdateRef(ctx, r.ID, "refs/heads/main", gitobj.ZeroID, c.ID()); err != nil {
+			return err
+		}
+		for i := range jobs {
+			jobs[i].RepoID = r.ID
+		}
+		if err := tx.EnqueueScans(ctx, jobs); err != nil {
 			return err
 		}
 		return tx.PutRepoMeta(ctx, r.ID, derived)

@@ -139,6 +139,17 @@ func (h *Handler) info(q *req, rev string) server.HandlerFunc {
 			}
 			m["childrenModelCount"] = n
 		}
+		if boolParam(qs, "securityStatus") || contains(listParam(qs, "expand"), "securityRepoStatus") {
+			sec, err := h.hub.RepoSecurityStatus(r.Context(), info)
+			if err != nil {
+				return err
+			}
+			issues := make([]map[string]string, 0, len(sec.FilesWithIssues))
+			for _, f := range sec.FilesWithIssues {
+				issues = append(issues, map[string]string{"path": f.Path, "level": f.Level})
+			}
+			m["securityRepoStatus"] = map[string]any{"scansDone": sec.ScansDone, "filesWithIssues": issues}
+		}
 		w.Header().Set("X-Repo-Commit", info.Revision.Commit.String())
 		server.WriteJSON(w, r, http.StatusOK, m)
 		return nil

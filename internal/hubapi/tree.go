@@ -1,6 +1,7 @@
 package hubapi
 
 import (
+	"encoding/json"
 	"errors"
 	"html"
 	"mime"
@@ -12,6 +13,40 @@ import (
 	"github.com/agorahub/agora/internal/server"
 	"github.com/agorahub/agora/internal/wire"
 )
+
+// securityJSON is the securityFileStatus object the HF clients parse:
+// status, safe, avScan and pickleImportScan, all present. Agora runs no
+// antivirus, which avScan says with status "unscanned".
+func securityJSON(fs hub.FileSecurity) json.RawMessage {
+	v := map[string]any{
+		"status":           fs.Level,
+		"safe":             fs.Level == "safe",
+		"avScan":           map[string]any{"virusFound": false, "virusNames": nil, "status": "unscanned"},
+		"pickleImportScan": nil,
+	}
+	if fs.Result != nil {
+		if p := fs.Result.PickleImportScan(); p != nil {
+			v["pickleImportScan"] = p
+		}
+		v["weightsOnly"] = fs.Result.WeightsOnly
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// addSecurity sets securityFileStatus on the file entries of out.
+func (h *Handler) addSecurity(r *http.Request, ents []hub.Entry, out []wire.TreeEntry) error {
+	sec, err := h.hub.FilesSecurity(r.Context(), ents)
+	if err != nil {
+		return err
+	}
+	for i := range out {
+		if fs, ok := sec[out[i].Path]; ok && out[i].Type == "file" {
+			out[i].SecurityFileStatus = securityJSON(fs)
+		}
+	}
+	return nil
+}
 
 func treeEntryJSON(e *hub.Entry) wire.TreeEntry {
 	out := wire.TreeEntry{Type: e.Type, OID: e.OID.String(), Size: e.Size, Path: e.Path}
@@ -81,6 +116,11 @@ func (h *Handler) tree(q *req, segs []string) server.HandlerFunc {
 		for i := range ents {
 			out = append(out, treeEntryJSON(&ents[i]))
 		}
+		if expand {
+			if err := h.addSecurity(r, ents, out); err != nil {
+				return err
+			}
+		}
 		if more {
 			h.nextLink(w, r, "cursor", strconv.Itoa(offset+len(ents)))
 		}
@@ -128,6 +168,11 @@ func (h *Handler) pathsInfo(q *req, rev string) server.HandlerFunc {
 		out := make([]wire.TreeEntry, 0, len(ents))
 		for i := range ents {
 			out = append(out, treeEntryJSON(&ents[i]))
+		}
+		if expand {
+			if err := h.addSecurity(r, ents, out); err != nil {
+				return err
+			}
 		}
 		w.Header().Set("X-Repo-Commit", rv.Commit.String())
 		server.WriteJSON(w, r, http.StatusOK, out)

@@ -358,6 +358,42 @@ type ChildQuery struct {
 	Limit            int
 }
 
+// ScanRecord is the stored verdict on one content.
+type ScanRecord struct {
+	Key       string // "lfs:<sha256>" or "git:<sha1>"
+	RepoID    int64  // a repository holding the content
+	Version   int    // scanner version
+	Level     string // safe, suspicious, unsafe, unscanned or error
+	Result    []byte // the scanner's JSON result
+	ScannedAt time.Time
+}
+
+// ScanJob is a content waiting to be scanned.
+type ScanJob struct {
+	Key    string
+	RepoID int64
+	Path   string // a path it was committed under (a hint for the report)
+	Size   int64
+}
+
+// Scans stores scan results and the queue of pending scans.
+type Scans interface {
+	// PutScan stores (replaces) a result.
+	PutScan(ctx context.Context, r *ScanRecord) error
+	// GetScans returns the results among keys that exist.
+	GetScans(ctx context.Context, keys []string) (map[string]ScanRecord, error)
+	// EnqueueScans adds jobs; a key already queued is left as is.
+	EnqueueScans(ctx context.Context, jobs []ScanJob) error
+	// ClaimScans leases up to n queued jobs not leased by another worker
+	// (or whose lease expired), oldest first.
+	ClaimScans(ctx context.Context, n int, lease time.Duration) ([]ScanJob, error)
+	// FinishScan removes a job from the queue.
+	FinishScan(ctx context.Context, key string) error
+	// RescanJobs lists, after key (paging), contents whose result is older
+	// than version, and LFS objects never scanned.
+	RescanJobs(ctx context.Context, version int, after string, limit int) ([]ScanJob, error)
+}
+
 // Secrets stores server-wide secrets (such as the key that signs upload
 // URLs) so that every replica uses the same ones.
 type Secrets interface {
@@ -379,6 +415,7 @@ type Tx interface {
 	Stats
 	Likes
 	Lineage
+	Scans
 	// OldNames returns the lower-case names a repository had before
 	// renames (its redirects).
 	OldNames(ctx context.Context, repoID int64) ([]string, error)

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"Likes", testLikes},
 		{"Lineage", testLineage},
 		{"DiscoveryFilters", testDiscoveryFilters},
+		{"Scans", testScans},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -704,5 +705,59 @@ func testDiscoveryFilters(t *testing.T, s meta.Store) {
 	}
 	if got := names(meta.RepoQuery{Search: "renamed-from"}); got != "" {
 		t.Errorf("old name still found: %q", got)
+	}
+}
+
+func testScans(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := mkRepo(t, s, meta.TypeModel, "sc", "scanned", false)
+	jobs := []meta.ScanJob{{Key: "lfs:" + strings.Repeat("a", 64), RepoID: r.ID, Path: "a.bin", Size: 10}, {Key: "git:x", RepoID: r.ID, Path: "b.pkl", Size: 3}}
+	must(t, s.EnqueueScans(ctx, jobs))
+	must(t, s.EnqueueScans(ctx, jobs[:1])) // duplicate: ignored
+	// Two workers racing never get the same job.
+	var wg sync.WaitGroup
+	got := make([][]meta.ScanJob, 4)
+	for i := range got {
+		wg.Go(func() {
+			js, err := s.ClaimScans(ctx, 10, time.Minute)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = js
+		})
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for _, js := range got {
+		for _, j := range js {
+			seen[j.Key]++
+		}
+	}
+	if len(seen) != 2 || seen[jobs[0].Key] != 1 || seen["git:x"] != 1 {
+		t.Fatalf("claims %v", seen)
+	}
+	// Leased jobs are not handed out again until the lease ends.
+	if js, _ := s.ClaimScans(ctx, 10, time.Minute); len(js) != 0 {
+		t.Fatalf("re-claimed leased jobs: %v", js)
+	}
+	must(t, s.PutScan(ctx, &meta.ScanRecord{Key: jobs[0].Key, RepoID: r.ID, Version: 1, Level: "unsafe", Result: []byte(`{"x":1}`)}))
+	must(t, s.PutScan(ctx, &meta.ScanRecord{Key: jobs[0].Key, RepoID: r.ID, Version: 2, Level: "safe", Result: []byte(`{}`)}))
+	must(t, s.FinishScan(ctx, jobs[0].Key))
+	recs, err := s.GetScans(ctx, []string{jobs[0].Key, "git:missing"})
+	must(t, err)
+	if len(recs) != 1 || recs[jobs[0].Key].Level != "safe" || recs[jobs[0].Key].Version != 2 {
+		t.Fatalf("GetScans %+v", recs)
+	}
+	// Rescan candidates: results older than the version, and LFS objects
+	// never scanned.
+	must(t, s.AddLFSObject(ctx, r.ID, strings.Repeat("b", 64), 5))
+	rj, err := s.RescanJobs(ctx, 3, "", 10)
+	must(t, err)
+	if len(rj) != 2 || rj[0].Key != jobs[0].Key || rj[1].Key != "lfs:"+strings.Repeat("b", 64) || rj[1].Size != 5 {
+		t.Fatalf("RescanJobs %+v", rj)
+	}
+	rj, _ = s.RescanJobs(ctx, 2, "", 10)
+	if len(rj) != 1 {
+		t.Fatalf("RescanJobs at the current version %+v", rj)
 	}
 }

@@ -361,7 +361,7 @@ func (o *ops) DeleteRepo(ctx context.Context, id int64) error {
 	return o.inTx(ctx, func(o *ops) error {
 		// Children first, so that the result does not depend on the
 		// database enforcing ON DELETE CASCADE.
-		for _, table := range []string{"objects", "refs", "repo_lfs", "repo_tags", "repo_meta", "repo_redirects", "repo_lineage", "likes", "downloads_daily"} {
+		for _, table := range []string{"objects", "refs", "repo_lfs", "repo_tags", "repo_meta", "repo_redirects", "repo_lineage", "likes", "downloads_daily", "scan_queue"} {
 			if _, err := o.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE repo_id = $1`, id); err != nil {
 				return fmt.Errorf("delete repo %d: %s: %w", id, table, err)
 			}
