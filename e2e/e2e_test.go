@@ -62,7 +62,11 @@ type Hub struct {
 	Args []string // store flags shared by admin commands
 	bin  string
 	log  *bytes.Buffer
+	stop func()
 }
+
+// Stop shuts the hub down (gracefully) before the test ends.
+func (h *Hub) Stop(t *testing.T) { h.stop() }
 
 // HubOptions configure StartHub.
 type HubOptions struct {
@@ -107,9 +111,15 @@ func StartHub(t *testing.T, o HubOptions) *Hub {
 		cancel()
 		t.Fatal(err)
 	}
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			cancel()
+			cmd.Wait()
+		})
+	}
 	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
+		h.stop()
 		if t.Failed() {
 			t.Logf("agora serve log (last 200 lines):\n%s", tail(h.log.String(), 200))
 		}

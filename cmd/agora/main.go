@@ -34,6 +34,7 @@ commands:
   reindex               recompute every repository's derived metadata (cards, weights, lineage)
   scan PATH...          scan local files or folders for dangerous pickles; exit 1 on findings
   rescan [--all]        queue every file for a new security scan (after a scanner upgrade)
+  migrate-store         copy a hub to other stores (e.g. SQLite + files to PostgreSQL + S3), verifying every blob
 
 Run "agora <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --data is AGORA_DATA, --lfs-threshold is
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdScan(ctx, args[1:], stdout, stderr)
 	case "rescan":
 		err = cmdRescan(ctx, args[1:], stdout, stderr)
+	case "migrate-store":
+		err = cmdMigrateStore(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

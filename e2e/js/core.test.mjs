@@ -11,6 +11,9 @@ const alice = process.env.TOKEN_ALICE;
 const aliceRead = process.env.TOKEN_ALICE_READ;
 const bob = process.env.TOKEN_BOB;
 const prefix = process.env.E2E_PREFIX ?? "e2e";
+// With a blob store that redirects downloads (S3 presigned URLs), the JS
+// client reads the ETag of the store's answer, which is the store's own.
+const etagFromStore = process.env.LFS_ETAG_FROM_STORE === "1";
 assert.ok(hubUrl && alice && bob && aliceRead, "HUB_URL and tokens must be set");
 
 const model = { type: "model", name: `alice/${prefix}-model` };
@@ -131,7 +134,7 @@ test("listFiles recursive with sizes, oids and LFS info", async () => {
 test("fileDownloadInfo and downloadFile (whole and ranges), byte for byte", async () => {
   const info = await hub.fileDownloadInfo({ repo: model, path: "weights/part-1.bin", hubUrl });
   assert.equal(info.size, big1.length);
-  assert.equal(info.etag.replaceAll('"', ""), sha256(big1));
+  if (!etagFromStore) assert.equal(info.etag.replaceAll('"', ""), sha256(big1));
   const regular = await hub.fileDownloadInfo({ repo: model, path: "hello.txt", hubUrl });
   assert.equal(regular.etag.replaceAll('"', ""), gitSha1(small));
 

@@ -83,7 +83,10 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}
-	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, Search: search})}, nil
+	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, Search: search,
+		ResetSequence: func(table string) string {
+			return "SELECT setval(pg_get_serial_sequence('" + table + "', 'id'), COALESCE((SELECT MAX(id) FROM " + table + "), 0) + 1, false)"
+		}})}, nil
 }
 
 func code(err error) string {

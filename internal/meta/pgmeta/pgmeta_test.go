@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/agorahub/agora/internal/meta"
 	"github.com/agorahub/agora/internal/meta/metatest"
+	"github.com/agorahub/agora/internal/meta/sqlitemeta"
 	"github.com/agorahub/agora/internal/testenv"
 )
 
@@ -89,4 +91,24 @@ func TestConcurrentStartup(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+}
+
+// TestCopyFromSQLite moves a hub from the embedded default to PostgreSQL
+// (what agora migrate-store does for the metadata).
+func TestCopyFromSQLite(t *testing.T) {
+	dst, err := Open(t.Context(), freshDatabase(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	src, err := sqlitemeta.Open(t.Context(), filepath.Join(t.TempDir(), "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	metatest.SeedForCopy(t, src)
+	if err := src.CopyTo(t.Context(), dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	metatest.VerifyCopy(t, dst)
 }

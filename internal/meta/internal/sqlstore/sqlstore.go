@@ -33,6 +33,9 @@ type Dialect struct {
 	// backslashes) and whether the term is long enough for a trigram
 	// index (3 characters or more, no wildcard characters).
 	Search func(placeholder string, indexable bool) string
+	// ResetSequence, if set, returns the statement that moves a table's
+	// id sequence past its largest id (after a copy with explicit ids).
+	ResetSequence func(table string) string
 }
 
 // Store implements meta.Store.

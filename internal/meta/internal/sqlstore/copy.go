@@ -1,0 +1,111 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/agorahub/agora/internal/meta"
+)
+
+// copyTables lists the tables a hub's metadata lives in, parents first,
+// with their columns. Derived search structures (FTS tables, trigram
+// indexes) are rebuilt by the target's own schema.
+var copyTables = []struct {
+	name    string
+	cols    string
+	idTable bool // has an identity column "id" whose sequence must follow
+}{
+	{"users", "id, name, lname, full_name, email, is_admin, password_hash, created_at", true},
+	{"tokens", "id, user_id, name, hash, role, created_at", true},
+	{"repos", "id, public_id, type, namespace, name, lname, private, gated, default_branch, allow_force_push, created_at, updated_at, downloads, likes, downloads_all_time, trending", true},
+	{"repo_redirects", "type, lname, repo_id", false},
+	{"objects", "repo_id, oid, kind, size, lfs_oid, lfs_size, data", false},
+	{"refs", "repo_id, name, target", false},
+	{"repo_lfs", "repo_id, oid, size, created_at", false},
+	{"repo_meta", "repo_id, sha, card_data, card_error, pipeline_tag, library_name, num_parameters, info", false},
+	{"repo_tags", "repo_id, tag, pos", false},
+	{"repo_lineage", "repo_id, base_lname, base_name, relation, pos", false},
+	{"downloads_daily", "repo_id, day, n", false},
+	{"likes", "user_id, repo_id, created_at", false},
+	{"secrets", "name, value", false},
+	{"scans", "key, repo_id, version, level, result, scanned_at", false},
+	{"scan_queue", "key, repo_id, path, size, enqueued_at, lease_until", false},
+}
+
+type baser interface{ base() *Store }
+
+func (s *Store) base() *Store { return s }
+
+// CopyTo copies every record of s into dst, which must be another
+// sqlstore-based store (SQLite or PostgreSQL) with an empty, migrated
+// schema. Ids are preserved. progress is called per table.
+func (s *Store) CopyTo(ctx context.Context, dst meta.Store, progress func(table string, rows int64)) error {
+	b, ok := dst.(baser)
+	if !ok {
+		return errors.New("copy: the target is not a SQL metadata store")
+	}
+	d := b.base()
+	var n int64
+	if err := d.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM repos)`).Scan(&n); err != nil {
+		return fmt.Errorf("copy: inspect target: %w", err)
+	}
+	if n > 0 {
+		return errors.New("copy: the target store is not empty")
+	}
+	return d.InTx(ctx, func(tx meta.Tx) error {
+		q := tx.(*ops).q
+		for _, t := range copyTables {
+			rows, err := s.db.QueryContext(ctx, `SELECT `+t.cols+` FROM `+t.name)
+			if err != nil {
+				return fmt.Errorf("copy %s: %w", t.name, err)
+			}
+			ncol := len(strings.Split(t.cols, ","))
+			ph := make([]string, ncol)
+			for i := range ph {
+				ph[i] = "$" + strconv.Itoa(i+1)
+			}
+			insert := `INSERT INTO ` + t.name + ` (` + t.cols + `) VALUES (` + strings.Join(ph, ", ") + `)`
+			var count int64
+			for rows.Next() {
+				vals := make([]any, ncol)
+				ptrs := make([]any, ncol)
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					rows.Close()
+					return fmt.Errorf("copy %s: %w", t.name, err)
+				}
+				for i, v := range vals {
+					// SQLite returns TEXT as string and BLOB as []byte;
+					// both drivers accept them back as is.
+					if sv, ok := v.(sql.RawBytes); ok {
+						vals[i] = []byte(sv)
+					}
+				}
+				if _, err := q.ExecContext(ctx, insert, vals...); err != nil {
+					rows.Close()
+					return fmt.Errorf("copy %s: %w", t.name, err)
+				}
+				count++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("copy %s: %w", t.name, err)
+			}
+			if t.idTable && d.d.ResetSequence != nil {
+				if _, err := q.ExecContext(ctx, d.d.ResetSequence(t.name)); err != nil {
+					return fmt.Errorf("copy %s: reset id sequence: %w", t.name, err)
+				}
+			}
+			if progress != nil {
+				progress(t.name, count)
+			}
+		}
+		return nil
+	})
+}
