@@ -103,8 +103,8 @@ func StartHub(t *testing.T, o HubOptions) *Hub {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), o.Env...)
-	cmd.Stdout = h.log
-	cmd.Stderr = &syncWriter{w: h.log}
+	logw := &syncWriter{w: h.log}
+	cmd.Stdout, cmd.Stderr = logw, logw
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
@@ -121,7 +121,9 @@ func StartHub(t *testing.T, o HubOptions) *Hub {
 	t.Cleanup(func() {
 		h.stop()
 		if t.Failed() {
+			logw.mu.Lock()
 			t.Logf("agora serve log (last 200 lines):\n%s", tail(h.log.String(), 200))
+			logw.mu.Unlock()
 		}
 	})
 	deadline := time.Now().Add(30 * time.Second)

@@ -396,3 +396,17 @@ func TestPathsInfoFormAndJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestDownloadsCannotRunScript: user files are served with a sandboxing
+// CSP so that an uploaded page never runs on the hub's origin.
+func TestDownloadsCannotRunScript(t *testing.T) {
+	e := newEnv(t)
+	e.createModel("m")
+	e.mustOK(e.do("POST", "/api/models/alice/m/commit/main", e.alice, ndjson(header("x", ""), file("evil.html", "<script>alert(1)</script>"))))
+	for _, p := range []string{"/alice/m/resolve/main/evil.html", "/alice/m/raw/main/evil.html"} {
+		r := e.do("GET", p, "", nil)
+		if r.h.Get("Content-Security-Policy") != "default-src 'none'; sandbox" || r.h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("%s: %v", p, r.h)
+		}
+	}
+}

@@ -200,6 +200,8 @@ func (h *Handler) routeLFSTransfer(r *http.Request, s []string) *route {
 				return nil
 			}
 			defer c.File.Close()
+			w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
 			w.Header().Set("ETag", `"`+g.OID+`"`)
 			w.Header().Set("Content-Type", "application/octet-stream")
 			serveFile(w, r, c.File, g.Size)

@@ -31,6 +31,11 @@ func (h *Handler) resolve(q *req, raw bool) server.HandlerFunc {
 			h.hub.CountDownload(repo, e.Path, h.srv.ClientIP(r))
 		}
 		hd := w.Header()
+		// Files are user content served from the hub's own origin: an
+		// uploaded .html or .svg must never run script there (the web UI's
+		// session lives on this origin).
+		hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Repo-Commit", rv.Commit.String())
 		hd.Set("Accept-Ranges", "bytes")
 		if r.URL.Query().Get("noContentDisposition") == "" {
