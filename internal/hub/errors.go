@@ -25,6 +25,10 @@ var (
 	ErrUnsupported     = errors.New("not supported")
 	// ErrMoved: the repository was renamed; the Error is a [*MovedError].
 	ErrMoved = errors.New("repository moved")
+	// ErrGated: the file is in a gated repository the caller has no
+	// access to (ErrGatedSignIn when the caller is anonymous).
+	ErrGated       = errors.New("gated repository")
+	ErrGatedSignIn = fmt.Errorf("%w: sign in", ErrGated)
 )
 
 // Error is a domain error: a kind, a message written for the user from

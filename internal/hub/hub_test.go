@@ -585,3 +585,34 @@ func TestPreupload(t *testing.T) {
 		t.Fatalf("request gitattributes ignored: %+v %v", res, err)
 	}
 }
+
+func TestGatedRepos(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.create(t, modelRef, false)
+	for _, tc := range []struct {
+		gate string
+		who  *auth.Identity
+		kind error
+	}{
+		{"auto", nil, ErrGatedSignIn},
+		{"auto", f.bob, nil},
+		{"manual", f.bob, ErrGated},
+		{"manual", f.alice, nil},
+		{"manual", f.admin, nil},
+		{"", nil, nil},
+	} {
+		g := tc.gate
+		if _, err := f.s.UpdateSettings(ctx, f.alice, modelRef, RepoSettings{Gated: &g}); err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, err := f.s.FileAt(ctx, tc.who, modelRef, "main", ".gitattributes")
+		if tc.kind == nil && err != nil || tc.kind != nil && !errors.Is(err, tc.kind) {
+			t.Errorf("gated %q: err = %v, want %v", tc.gate, err, tc.kind)
+		}
+		// Info stays visible: the repository exists for everyone.
+		if _, err := f.s.GetRepo(ctx, tc.who, modelRef); err != nil {
+			t.Errorf("gated %q: info hidden: %v", tc.gate, err)
+		}
+	}
+}

@@ -230,6 +230,9 @@ func (s *Service) FileAt(ctx context.Context, who *auth.Identity, ref RepoRef, r
 	if !ok || !te.Mode.IsBlob() || path == "" {
 		return r, rv, nil, &Error{Kind: ErrEntryNotFound, Msg: "Entry not found", Commit: rv.Commit.String()}
 	}
+	if err := checkGate(who, r); err != nil {
+		return r, rv, nil, err
+	}
 	ents := []Entry{{Type: "file", Path: path, Mode: te.Mode, OID: te.ID}}
 	if err := s.fillSizes(ctx, objs, ents); err != nil {
 		return nil, Revision{}, nil, err
@@ -601,6 +604,23 @@ func (s *Service) listChange(ctx context.Context, objs *objects, e gitobj.TreeEn
 		if err := s.listChange(ctx, objs, c, p+"/"+c.Name, kind, out); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkGate guards file content of gated repositories: "auto" gating lets
+// any signed-in user through (access is granted automatically, as on the
+// Hub once the user accepts the conditions), "manual" only the owner and
+// admins (access requests are not modelled).
+func checkGate(who *auth.Identity, r *Repo) error {
+	if r.Gated == "" || isOwner(who, r.Namespace) {
+		return nil
+	}
+	if who == nil {
+		return errorf(ErrGatedSignIn, "Access to model %s is restricted: you must be authenticated to access it", r.FullName())
+	}
+	if r.Gated == "manual" {
+		return errorf(ErrGated, "Access to model %s is restricted and you are not in the authorized list", r.FullName())
 	}
 	return nil
 }

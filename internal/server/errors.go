@@ -33,6 +33,8 @@ var errorTable = []struct {
 	{hub.ErrEntryNotFound, http.StatusNotFound, "EntryNotFound"},
 	{hub.ErrNotFound, http.StatusNotFound, ""},
 	{hub.ErrMoved, http.StatusTemporaryRedirect, ""},
+	{hub.ErrGatedSignIn, http.StatusUnauthorized, "GatedRepo"},
+	{hub.ErrGated, http.StatusForbidden, "GatedRepo"},
 	{hub.ErrInvalid, http.StatusBadRequest, ""},
 	{hub.ErrUnauthenticated, http.StatusUnauthorized, ""},
 	{hub.ErrForbidden, http.StatusForbidden, ""},
