@@ -18,10 +18,16 @@ fuzztime=${AGORA_FUZZTIME:-8s}
 start=$(date +%s)
 step() { echo "== $* ($(( $(date +%s) - start ))s)"; }
 
-step "install Debian packages and start services"
-scripts/services.sh start
-trap 'scripts/services.sh stop >/dev/null 2>&1 || true' EXIT
-eval "$(scripts/services.sh env)"
+# The S3 server (SeaweedFS) is built from the Go module proxy; a cold build
+# takes minutes, so it starts first and runs while the rest gets ready.
+step "build the S3 server in the background (cached after the first run)"
+weedlog=$(mktemp)
+scripts/build-weed.sh >"$weedlog" 2>&1 &
+weedpid=$!
+trap 'kill $weedpid 2>/dev/null; scripts/services.sh stop >/dev/null 2>&1 || true' EXIT
+
+step "install Debian packages and start PostgreSQL"
+scripts/services.sh start pg
 
 step "install the JS clients (npm ci, pinned lockfile)"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
@@ -33,6 +39,14 @@ if [[ -n "$unformatted" ]]; then
 	exit 1
 fi
 go vet ./...
+
+step "wait for the S3 server build and start it"
+if ! wait $weedpid; then
+	cat "$weedlog" >&2
+	exit 1
+fi
+scripts/services.sh start s3
+eval "$(scripts/services.sh env)"
 
 step "go test -race"
 go test -race -timeout 25m ./...
