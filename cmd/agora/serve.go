@@ -9,9 +9,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/agorahub/agora/internal/gitproto"
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/hubapi"
 	"github.com/agorahub/agora/internal/server"
+	"github.com/agorahub/agora/internal/web"
 )
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar, error) {
@@ -44,6 +46,9 @@ type serveConfig struct {
 	mpThreshold     *int64
 	mpChunk         *int64
 	urlTTL          *time.Duration
+	maxPush         *int64
+	scanPolicy      *string
+	scanWorkers     *int64
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -65,6 +70,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mpThreshold:     f.size("multipart-threshold", def.MultipartThreshold, "LFS uploads larger than this use the multipart transfer"),
 		mpChunk:         f.size("multipart-chunk", def.MultipartChunk, "part size of multipart LFS uploads"),
 		urlTTL:          f.duration("upload-url-ttl", def.UploadURLTTL, "validity of signed LFS upload and download URLs"),
+		maxPush:         f.size("max-push-size", gitproto.DefaultMaxPushSize, "largest pack accepted by one git push"),
+		scanPolicy:      f.string("scan-policy", hub.PolicyFlag, "security scan policy: flag (show results, allow downloads) or block (also reject commits adding dangerous files)"),
+		scanWorkers:     f.size("scan-workers", 2, "files scanned in parallel by this process"),
 	}
 	if err := f.parse(args); err != nil {
 		return err
@@ -79,6 +87,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := hub.Config{
 		LFSThreshold: *c.lfsThreshold, MaxRegularFile: *c.maxRegular, MaxCommitBytes: *c.maxCommit,
 		MaxLFSFile: *c.maxLFS, MultipartThreshold: *c.mpThreshold, MultipartChunk: *c.mpChunk, UploadURLTTL: *c.urlTTL,
+		DirectUploads: !*c.blobsProxy, ScanPolicy: *c.scanPolicy,
+	}
+	if cfg.ScanPolicy != hub.PolicyFlag && cfg.ScanPolicy != hub.PolicyBlock {
+		return fmt.Errorf("--scan-policy %q: use flag or block", cfg.ScanPolicy)
+	}
+	if *c.scanWorkers < 1 || *c.scanWorkers > 64 {
+		return fmt.Errorf("--scan-workers must be between 1 and 64")
 	}
 	if cfg.MultipartChunk < 5<<20 {
 		return fmt.Errorf("--multipart-chunk must be at least 5MiB (the S3 minimum part size)")
@@ -109,11 +124,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	srv.Mount(hubapi.New(lg, srv, svc, hubapi.Config{ProxyDownloads: *c.blobsProxy}))
+	srv.Mount(gitproto.New(lg, srv, svc, gitproto.Config{MaxPushSize: *c.maxPush}))
+	srv.Mount(web.New(lg, srv, svc, web.Config{}))
 
 	bg, stopBG := context.WithCancel(ctx)
 	bgDone := make(chan struct{})
+	scanDone := make(chan struct{})
 	go func() { svc.RunBackground(bg); close(bgDone) }()
-	defer func() { stopBG(); <-bgDone }()
+	go func() { svc.RunScanners(bg, int(*c.scanWorkers)); close(scanDone) }()
+	defer func() { stopBG(); <-bgDone; <-scanDone }()
 
 	if sw, ok := bs.(interface {
 		Sweep(context.Context, time.Time) error

@@ -34,7 +34,8 @@ type GitRepo struct {
 // OpenGitRepo opens a repository for fetching, or for pushing when write
 // is set (which needs write access). A private repository the caller may
 // not see is ErrRepoNotFound, like a missing one; a renamed repository is
-// a *MovedError for reads.
+// a *MovedError for reads; a gated one needs the access downloads need
+// (ErrGated).
 func (s *Service) OpenGitRepo(ctx context.Context, who *auth.Identity, ref RepoRef, write bool) (*GitRepo, error) {
 	var r *meta.Repo
 	var err error
@@ -45,6 +46,13 @@ func (s *Service) OpenGitRepo(ctx context.Context, who *auth.Identity, ref RepoR
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !write {
+		// A clone is file content: gated repositories guard it as they
+		// guard downloads.
+		if err := checkGate(who, r); err != nil {
+			return nil, err
+		}
 	}
 	return &GitRepo{s: s, r: r, who: who, objs: s.objectsOf(r.ID)}, nil
 }
@@ -812,6 +820,45 @@ func (g *GitRepo) Push(ctx context.Context, cmds []RefUpdate, pack *PushPack) ([
 		return fail(errs), nil
 	}
 
+	// Files the push brings to a branch tip are scanned like those of API
+	// commits; under the block policy a dangerous one refuses the push.
+	var scanJobs []meta.ScanJob
+	for i, c := range cmds {
+		if c.New.IsZero() || !strings.HasPrefix(c.Name, branchPrefix) {
+			continue
+		}
+		oldTree := gitobj.EmptyTreeID
+		if !c.Old.IsZero() {
+			oc, err := objs.commit(ctx, c.Old)
+			if err != nil {
+				return nil, err
+			}
+			oldTree = oc.Tree
+		}
+		nc, err := objs.commit(ctx, c.New)
+		if err != nil {
+			return nil, err
+		}
+		jobs, err := g.s.scanJobs(ctx, objs, oldTree, nc.Tree)
+		if err != nil {
+			return nil, err
+		}
+		if err := g.s.checkScanPolicy(ctx, objs, jobs); err != nil {
+			if he, ok := AsError(err); ok && errors.Is(err, ErrForbidden) {
+				errs = append(errs, pushError{i, he.Msg})
+				continue
+			}
+			return nil, err
+		}
+		scanJobs = append(scanJobs, jobs...)
+	}
+	if len(errs) > 0 {
+		return fail(errs), nil
+	}
+	if scanJobs, err = g.s.pendingScans(ctx, scanJobs); err != nil {
+		return nil, err
+	}
+
 	var derived *meta.RepoMeta
 	for _, c := range cmds {
 		if c.Name == branchPrefix+r.DefaultBranch && !c.New.IsZero() {
@@ -841,6 +888,9 @@ func (g *GitRepo) Push(ctx context.Context, cmds []RefUpdate, pack *PushPack) ([
 				return err
 			}
 		}
+		if err := tx.EnqueueScans(ctx, scanJobs); err != nil {
+			return err
+		}
 		rr, err := tx.RepoByID(ctx, r.ID)
 		if err != nil {
 			return err
@@ -862,6 +912,9 @@ func (g *GitRepo) Push(ctx context.Context, cmds []RefUpdate, pack *PushPack) ([
 	for _, c := range cmds {
 		g.s.lg.InfoContext(ctx, "push", "repo", r.FullName(), "ref", c.Name, "old", c.Old.String(), "new", c.New.String(),
 			"user", g.who.User.Name, "objects", len(keep))
+	}
+	if len(scanJobs) > 0 {
+		g.s.wakeScanners()
 	}
 	return reasons, nil
 }

@@ -326,6 +326,25 @@ func TestOpenGitRepoAccess(t *testing.T) {
 	if _, err := f.s.OpenGitRepo(t.Context(), f.aliceRead, modelRef, false); err != nil {
 		t.Errorf("read token read: %v", err)
 	}
+	// Gated repositories guard clones as they guard downloads.
+	gated := RepoRef{Type: TypeModel, Namespace: "alice", Name: "gated"}
+	f.create(t, gated, false)
+	for _, mode := range []string{"auto", "manual"} {
+		if _, err := f.s.UpdateSettings(t.Context(), f.alice, gated, RepoSettings{Gated: &mode}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.s.OpenGitRepo(t.Context(), nil, gated, false)
+		wantKind(t, err, ErrGatedSignIn)
+		_, err = f.s.OpenGitRepo(t.Context(), f.bob, gated, false)
+		if mode == "manual" {
+			wantKind(t, err, ErrGated)
+		} else if err != nil {
+			t.Errorf("auto-gated clone by a signed-in user: %v", err)
+		}
+		if _, err := f.s.OpenGitRepo(t.Context(), f.alice, gated, false); err != nil {
+			t.Errorf("owner clone of a %s-gated repo: %v", mode, err)
+		}
+	}
 }
 
 // TestPlanFetch checks the objects a fetch sends: everything for a clone,

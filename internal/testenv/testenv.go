@@ -4,8 +4,8 @@
 // The services are started by scripts/services.sh ("start", then
 // `eval "$(scripts/services.sh env)"`), which exports:
 //
-//	AGORA_TEST_PG           postgres://user:pass@127.0.0.1:55432/db?sslmode=disable
-//	AGORA_TEST_S3_ENDPOINT  http://127.0.0.1:58333 (path-style addressing only)
+//	AGORA_TEST_PG           postgres://agora:agora@127.0.0.1:25432/agora?sslmode=disable
+//	AGORA_TEST_S3_ENDPOINT  http://127.0.0.1:28333 (needs path-style addressing)
 //	AGORA_TEST_S3_BUCKET    a bucket that already exists (tests may create their own)
 //	AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
 //
@@ -92,7 +92,7 @@ func MustHavePostgres(t testing.TB) string {
 // S3 describes the S3-compatible server the tests may use. The server
 // needs path-style addressing (UsePathStyle in aws-sdk-go-v2).
 type S3 struct {
-	Endpoint  string // e.g. http://127.0.0.1:58333
+	Endpoint  string // e.g. http://127.0.0.1:28333
 	Region    string // AWS_REGION, us-east-1 if unset
 	AccessKey string
 	SecretKey string

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Git clone benchmark (issue 6): a repository of FILES small files and
+# COMMITS commits is pushed to agora with git, then cloned from agora's
+# smart HTTP and from `git http-backend` (Debian git, through the Go CGI
+# wrapper bench/gitcgi) serving the same repository from disk. Prints the
+# best clone time of each (bare clones: the checkout of FILES files is the
+# client's work, the same for both), their ratio, and agora's peak RSS during the
+# clones (VmHWM of a server restarted after the push, so the push does not
+# count).
+#
+#   bench/gitclone.sh [FILES] [COMMITS] [RUNS]    defaults: 10000 200 3
+#
+# Loopback only; needs git, curl, python3 and go. AGORA_BIN=path uses a
+# prebuilt agora binary instead of building one.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+files=${1:-10000}
+commits=${2:-200}
+runs=${3:-3}
+work=$(mktemp -d "${TMPDIR:-/tmp}/agora-gitbench.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+echo "building agora and gitcgi..." >&2
+if [[ -n ${AGORA_BIN:-} ]]; then
+	cp "$AGORA_BIN" "$work/agora"
+else
+	(cd "$root" && go build -o "$work/agora" ./cmd/agora)
+fi
+(cd "$root" && go build -o "$work/gitcgi" ./bench/gitcgi)
+
+# An isolated git configuration (after the build, which needs the real HOME
+# for Go's caches).
+export HOME=$work/home GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 GIT_LFS_SKIP_SMUDGE=1
+mkdir -p "$HOME"
+git config --global user.name bench
+git config --global user.email bench@example.org
+git config --global init.defaultBranch main
+
+echo "making a repository of $files files and $commits commits..." >&2
+src=$work/src
+git init -q "$src"
+# One fast-import stream: the first commit adds every file, each later one
+# changes five of them.
+python3 - "$files" "$commits" <<'PY' | git -C "$src" fast-import --quiet
+import random, sys
+n, commits = int(sys.argv[1]), int(sys.argv[2])
+out = sys.stdout.buffer
+content = {}
+def blob(data):
+    out.write(b"data %d\n" % len(data) + data + b"\n")
+def path(i):
+    return b"d%03d/f%05d.txt" % (i // 100, i)
+random.seed(1)
+for c in range(1, commits + 1):
+    msg = b"commit %d\n" % c
+    out.write(b"commit refs/heads/main\ncommitter bench <bench@example.org> %d +0000\n" % (1700000000 + c * 60))
+    out.write(b"data %d\n" % len(msg) + msg)
+    changed = range(n) if c == 1 else [random.randrange(n) for _ in range(5)]
+    for i in changed:
+        if c == 1:
+            content[i] = b"file %d\n%s\n" % (i, b" ".join(b"%f" % random.random() for _ in range(20)))
+        else:
+            content[i] += b"commit %d\n" % c
+        out.write(b"M 100644 inline " + path(i) + b"\n")
+        blob(content[i])
+    out.write(b"\n")
+PY
+git -C "$src" checkout -q main
+mkdir -p "$work/srv"
+git clone -q --bare "$src" "$work/srv/repo.git"
+
+port=$(free_port)
+url=http://127.0.0.1:$port
+tok=$("$work/agora" user add bench --data "$work/data" | tail -1)
+start_agora() {
+	"$work/agora" serve --data "$work/data" --addr "127.0.0.1:$port" --log-level warn 2>>"${AGORA_LOG:-$work/agora.log}" &
+	agora_pid=$!
+	pids+=($agora_pid)
+	for _ in $(seq 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.1; done
+}
+start_agora
+curl -sf -X POST -H "Authorization: Bearer $tok" "$url/api/repos/create" -d '{"name":"repo","organization":"bench"}' >/dev/null
+curl -sf -X PUT -H "Authorization: Bearer $tok" "$url/api/models/bench/repo/settings" -d '{"allowForcePush":true}' >/dev/null
+echo "pushing to agora..." >&2
+t0=$(now)
+git -C "$src" -c http.extraHeader="Authorization: Bearer $tok" push -q --force "$url/bench/repo" main
+t1=$(now)
+push_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+kill "$agora_pid"; wait "$agora_pid" 2>/dev/null || true
+start_agora
+rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$agora_pid/status")
+
+cgiport=$(free_port)
+"$work/gitcgi" -addr "127.0.0.1:$cgiport" -root "$work/srv" 2>>"$work/gitcgi.log" &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$cgiport/repo.git/info/refs?service=git-upload-pack" >/dev/null && break; sleep 0.1; done
+
+best() { sort -n | head -1; }
+clone_times() { # URL
+	for r in $(seq "$runs"); do
+		rm -rf "$work/clone"
+		local a b
+		a=$(now)
+		git clone -q --bare "$1" "$work/clone"
+		b=$(now)
+		awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", b - a }'
+	done
+}
+echo "cloning ($runs runs each)..." >&2
+agora_t=$(clone_times "$url/bench/repo" | best)
+got=$(git -C "$work/clone" rev-list --count main)
+[[ $got == "$commits" ]] || { echo "agora clone has $got commits, want $commits" >&2; exit 1; }
+git -C "$work/clone" fsck --no-progress >/dev/null
+git_t=$(clone_times "http://127.0.0.1:$cgiport/repo.git" | best)
+hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$agora_pid/status")
+objects=$(git -C "$work/srv/repo.git" rev-list --objects --all | wc -l)
+
+printf 'repository:              %d files, %d commits, %d objects\n' "$files" "$commits" "$objects"
+printf 'push to agora:           %s s\n' "$push_s"
+printf 'bare clone from agora:        %s s (best of %d)\n' "$agora_t" "$runs"
+printf 'bare clone from http-backend: %s s (best of %d)\n' "$git_t" "$runs"
+awk -v a="$agora_t" -v g="$git_t" 'BEGIN { printf "time ratio agora/git:    %.2f\n", a / g }'
+printf 'agora RSS: %d MiB idle, peak %d MiB during the clones (VmHWM)\n' $((rss0 / 1024)) $((hwm / 1024))
