@@ -58,7 +58,7 @@ up=() sha=()
 for i in $(seq "$runs"); do
 	t0=$(date +%s.%N); sha256sum "$work/file.bin" >/dev/null; t1=$(date +%s.%N)
 	sha+=("$(echo "$t1 - $t0" | bc -l)")
-	t=$(curl -sf -X PUT --data-binary "@$work/file.bin" -H 'Content-Type: application/octet-stream' -o /dev/null -w '%{time_total}' "$href")
+	t=$(curl -sf -T "$work/file.bin" -H 'Content-Type: application/octet-stream' -o /dev/null -w '%{time_total}' "$href")
 	up+=("$t")
 done
 curl -sf -X POST -H "Authorization: Bearer $tok" "$url/api/models/bench/bench/commit/main" \
