@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-
-	"github.com/agorahub/agora/internal/hub"
 )
 
 // cmdReindex recomputes derived metadata from the stored objects; safe
@@ -17,20 +14,11 @@ func cmdReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	ms, err := openMeta(ctx, st.dbURL())
+	svc, done, err := openService(ctx, st, stderr)
 	if err != nil {
 		return err
 	}
-	defer ms.Close()
-	bs, err := openBlobs(ctx, st.blobsURL())
-	if err != nil {
-		return err
-	}
-	lg := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := hub.New(ctx, lg, hub.DefaultConfig(), ms, bs)
-	if err != nil {
-		return err
-	}
+	defer done()
 	failed := 0
 	err = svc.Reindex(ctx, func(done int, repo string, err error) {
 		if err != nil {

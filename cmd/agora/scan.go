@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 
-	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/scan"
 )
 
@@ -95,20 +93,11 @@ func cmdRescan(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	ms, err := openMeta(ctx, st.dbURL())
+	svc, done, err := openService(ctx, st, stderr)
 	if err != nil {
 		return err
 	}
-	defer ms.Close()
-	bs, err := openBlobs(ctx, st.blobsURL())
-	if err != nil {
-		return err
-	}
-	lg := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := hub.New(ctx, lg, hub.DefaultConfig(), ms, bs)
-	if err != nil {
-		return err
-	}
+	defer done()
 	n, err := svc.Rescan(ctx, *all)
 	if err != nil {
 		return err

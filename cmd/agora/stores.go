@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/agorahub/agora/internal/blob"
 	"github.com/agorahub/agora/internal/blob/fsblob"
 	"github.com/agorahub/agora/internal/blob/s3blob"
+	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/meta"
 	"github.com/agorahub/agora/internal/meta/pgmeta"
 	"github.com/agorahub/agora/internal/meta/sqlitemeta"
@@ -97,4 +100,25 @@ func redact(u string) string {
 		}
 	}
 	return u
+}
+
+// openService opens the stores and the hub for an admin command that
+// works on the same data as the server; done closes them.
+func openService(ctx context.Context, st *storeFlags, stderr io.Writer) (svc *hub.Service, done func(), err error) {
+	ms, err := openMeta(ctx, st.dbURL())
+	if err != nil {
+		return nil, nil, err
+	}
+	bs, err := openBlobs(ctx, st.blobsURL())
+	if err != nil {
+		ms.Close()
+		return nil, nil, err
+	}
+	lg := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	svc, err = hub.New(ctx, lg, hub.DefaultConfig(), ms, bs)
+	if err != nil {
+		ms.Close()
+		return nil, nil, err
+	}
+	return svc, func() { ms.Close() }, nil
 }

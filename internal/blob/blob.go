@@ -211,3 +211,10 @@ func (v *Verifier) Check() error {
 	}
 	return nil
 }
+
+// CopyBuffered copies r into w through a 1 MiB buffer. Writers use it to
+// implement io.ReaderFrom, so that io.Copy hands them large writes (and
+// hashing and storage work in big chunks) instead of 32 KiB ones.
+func CopyBuffered(w io.Writer, r io.Reader) (int64, error) {
+	return io.CopyBuffer(struct{ io.Writer }{w}, r, make([]byte, 1<<20))
+}

@@ -291,28 +291,8 @@ func (s *Service) tryCommit(ctx context.Context, who *auth.Identity, r *meta.Rep
 	for _, o := range objs.pending {
 		pending = append(pending, o)
 	}
-	err = s.meta.InTx(ctx, func(tx meta.Tx) error {
-		if err := tx.PutObjects(ctx, r.ID, pending); err != nil {
-			return err
-		}
-		if err := tx.UpdateRef(ctx, r.ID, refName, old, c.ID()); err != nil {
-			return err
-		}
-		if derived != nil {
-			if err := tx.PutRepoMeta(ctx, r.ID, derived); err != nil {
-				return err
-			}
-		}
-		if err := tx.EnqueueScans(ctx, jobs); err != nil {
-			return err
-		}
-		cur, err := tx.RepoByID(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		cur.UpdatedAt = now
-		return tx.UpdateRepo(ctx, cur)
-	})
+	err = s.land(ctx, change{repo: r.ID, objects: pending, refs: []refMove{{refName, old, c.ID()}},
+		derived: derived, scans: jobs, when: now})
 	if err != nil {
 		if errors.Is(err, meta.ErrConflict) {
 			return gitobj.ZeroID, err
@@ -369,4 +349,51 @@ func (s *Service) SuperSquash(ctx context.Context, who *auth.Identity, ref RepoR
 		return gitobj.ZeroID, fmt.Errorf("super-squash: %w", err)
 	}
 	return obj.ID(), s.touch(ctx, r)
+}
+
+// refMove moves one ref from Old to New (zero: create or delete).
+type refMove struct {
+	Name     string
+	Old, New gitobj.ID
+}
+
+// change is everything one commit or push writes.
+type change struct {
+	repo    int64
+	objects []gitobj.Object
+	refs    []refMove // in the order their locks are taken
+	derived *meta.RepoMeta
+	scans   []meta.ScanJob
+	when    time.Time
+}
+
+// land writes a change in one transaction: the objects, the refs by
+// compare-and-swap (a lost race is meta.ErrConflict and nothing is
+// written), the derived metadata of the default branch, the scan jobs and
+// the repository's modification time.
+func (s *Service) land(ctx context.Context, c change) error {
+	return s.meta.InTx(ctx, func(tx meta.Tx) error {
+		if err := tx.PutObjects(ctx, c.repo, c.objects); err != nil {
+			return err
+		}
+		for _, m := range c.refs {
+			if err := tx.UpdateRef(ctx, c.repo, m.Name, m.Old, m.New); err != nil {
+				return err
+			}
+		}
+		if c.derived != nil {
+			if err := tx.PutRepoMeta(ctx, c.repo, c.derived); err != nil {
+				return err
+			}
+		}
+		if err := tx.EnqueueScans(ctx, c.scans); err != nil {
+			return err
+		}
+		cur, err := tx.RepoByID(ctx, c.repo)
+		if err != nil {
+			return err
+		}
+		cur.UpdatedAt = c.when
+		return tx.UpdateRepo(ctx, cur)
+	})
 }

@@ -873,31 +873,11 @@ func (g *GitRepo) Push(ctx context.Context, cmds []RefUpdate, pack *PushPack) ([
 	}
 	ordered := slices.Clone(cmds)
 	slices.SortFunc(ordered, func(a, b RefUpdate) int { return strings.Compare(a.Name, b.Name) })
-	now := time.Now()
-	err = g.s.meta.InTx(ctx, func(tx meta.Tx) error {
-		if err := tx.PutObjects(ctx, r.ID, keep); err != nil {
-			return err
-		}
-		for _, c := range ordered {
-			if err := tx.UpdateRef(ctx, r.ID, c.Name, c.Old, c.New); err != nil {
-				return err
-			}
-		}
-		if derived != nil {
-			if err := tx.PutRepoMeta(ctx, r.ID, derived); err != nil {
-				return err
-			}
-		}
-		if err := tx.EnqueueScans(ctx, scanJobs); err != nil {
-			return err
-		}
-		rr, err := tx.RepoByID(ctx, r.ID)
-		if err != nil {
-			return err
-		}
-		rr.UpdatedAt = now
-		return tx.UpdateRepo(ctx, rr)
-	})
+	moves := make([]refMove, 0, len(ordered))
+	for _, c := range ordered {
+		moves = append(moves, refMove{c.Name, c.Old, c.New})
+	}
+	err = g.s.land(ctx, change{repo: r.ID, objects: keep, refs: moves, derived: derived, scans: scanJobs, when: time.Now()})
 	switch {
 	case errors.Is(err, meta.ErrConflict):
 		for i := range reasons {

@@ -198,3 +198,69 @@ func (o *objects) blobData(ctx context.Context, id gitobj.ID) ([]byte, error) {
 	}
 	return ob.Data, nil
 }
+
+// diffTrees calls fn for every file path whose blob differs between trees
+// a and b (old is nil for an added file, new for a deleted one), walking
+// only sub-trees whose ids differ.
+func (o *objects) diffTrees(ctx context.Context, a, b gitobj.ID, prefix string, fn func(path string, old, new *gitobj.TreeEntry) error) error {
+	if a == b {
+		return nil
+	}
+	ea, err := o.tree(ctx, a)
+	if err != nil {
+		return err
+	}
+	eb, err := o.tree(ctx, b)
+	if err != nil {
+		return err
+	}
+	old := make(map[string]gitobj.TreeEntry, len(ea))
+	for _, e := range ea {
+		old[e.Name] = e
+	}
+	seen := make(map[string]bool, len(eb))
+	for _, e := range eb {
+		seen[e.Name] = true
+		prev, had := old[e.Name]
+		if err := o.diffEntry(ctx, prefix+e.Name, prev, had, e, true, fn); err != nil {
+			return err
+		}
+	}
+	for _, e := range ea {
+		if !seen[e.Name] {
+			if err := o.diffEntry(ctx, prefix+e.Name, e, true, gitobj.TreeEntry{}, false, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// diffEntry compares one name of two trees; either side may be absent,
+// a file, or a folder.
+func (o *objects) diffEntry(ctx context.Context, p string, a gitobj.TreeEntry, hasA bool, b gitobj.TreeEntry, hasB bool,
+	fn func(path string, old, new *gitobj.TreeEntry) error) error {
+	treeA, treeB := gitobj.EmptyTreeID, gitobj.EmptyTreeID
+	var fileA, fileB *gitobj.TreeEntry
+	if hasA {
+		if a.Mode.IsTree() {
+			treeA = a.ID
+		} else if a.Mode.IsBlob() {
+			fileA = &a
+		}
+	}
+	if hasB {
+		if b.Mode.IsTree() {
+			treeB = b.ID
+		} else if b.Mode.IsBlob() {
+			fileB = &b
+		}
+	}
+	if err := o.diffTrees(ctx, treeA, treeB, p+"/", fn); err != nil {
+		return err
+	}
+	if fileA == nil && fileB == nil || fileA != nil && fileB != nil && fileA.ID == fileB.ID && fileA.Mode == fileB.Mode {
+		return nil
+	}
+	return fn(p, fileA, fileB)
+}

@@ -40,42 +40,13 @@ func scanKey(e *Entry) string {
 // repository, as scan jobs.
 func (s *Service) scanJobs(ctx context.Context, objs *objects, oldTree, newTree gitobj.ID) ([]meta.ScanJob, error) {
 	var changed []Entry
-	var walk func(a, b gitobj.ID, prefix string) error
-	walk = func(a, b gitobj.ID, prefix string) error {
-		if a == b {
-			return nil
-		}
-		ea, err := objs.tree(ctx, a)
-		if err != nil {
-			return err
-		}
-		eb, err := objs.tree(ctx, b)
-		if err != nil {
-			return err
-		}
-		old := map[string]gitobj.TreeEntry{}
-		for _, e := range ea {
-			old[e.Name] = e
-		}
-		for _, e := range eb {
-			o, had := old[e.Name]
-			p := prefix + e.Name
-			switch {
-			case e.Mode.IsTree():
-				base := gitobj.EmptyTreeID
-				if had && o.Mode.IsTree() {
-					base = o.ID
-				}
-				if err := walk(base, e.ID, p+"/"); err != nil {
-					return err
-				}
-			case e.Mode.IsBlob() && (!had || o.ID != e.ID):
-				changed = append(changed, Entry{Type: "file", Path: p, Mode: e.Mode, OID: e.ID})
-			}
+	err := objs.diffTrees(ctx, oldTree, newTree, "", func(p string, _, e *gitobj.TreeEntry) error {
+		if e != nil {
+			changed = append(changed, Entry{Type: "file", Path: p, Mode: e.Mode, OID: e.ID})
 		}
 		return nil
-	}
-	if err := walk(oldTree, newTree, ""); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	if err := s.fillSizes(ctx, objs, changed); err != nil {

@@ -530,82 +530,24 @@ func (s *Service) CommitDetail(ctx context.Context, who *auth.Identity, ref Repo
 		parentTree = pc.Tree
 	}
 	var out []Change
-	var diff func(a, b gitobj.ID, prefix string) error
-	diff = func(a, b gitobj.ID, prefix string) error {
-		if a == b || len(out) >= maxChanges {
+	err = objs.diffTrees(ctx, parentTree, c.Tree, "", func(p string, old, new *gitobj.TreeEntry) error {
+		if len(out) >= maxChanges {
 			return nil
 		}
-		ea, err := objs.tree(ctx, a)
-		if err != nil {
-			return err
+		kind := "modified"
+		switch {
+		case old == nil:
+			kind = "added"
+		case new == nil:
+			kind = "deleted"
 		}
-		eb, err := objs.tree(ctx, b)
-		if err != nil {
-			return err
-		}
-		old := map[string]gitobj.TreeEntry{}
-		for _, e := range ea {
-			old[e.Name] = e
-		}
-		seen := map[string]bool{}
-		for _, e := range eb {
-			seen[e.Name] = true
-			p := prefix + e.Name
-			o, had := old[e.Name]
-			switch {
-			case had && o.Mode.IsTree() && e.Mode.IsTree():
-				if err := diff(o.ID, e.ID, p+"/"); err != nil {
-					return err
-				}
-			case had && !o.Mode.IsTree() && !e.Mode.IsTree():
-				if o.ID != e.ID || o.Mode != e.Mode {
-					out = append(out, Change{Path: p, Kind: "modified"})
-				}
-			default:
-				if had {
-					if err := s.listChange(ctx, objs, o, p, "deleted", &out); err != nil {
-						return err
-					}
-				}
-				if err := s.listChange(ctx, objs, e, p, "added", &out); err != nil {
-					return err
-				}
-			}
-		}
-		for _, o := range ea {
-			if !seen[o.Name] {
-				if err := s.listChange(ctx, objs, o, prefix+o.Name, "deleted", &out); err != nil {
-					return err
-				}
-			}
-		}
+		out = append(out, Change{Path: p, Kind: kind})
 		return nil
-	}
-	if err := diff(parentTree, c.Tree, ""); err != nil {
+	})
+	if err != nil {
 		return nil, CommitInfo{}, nil, err
 	}
 	return r, info, out, nil
-}
-
-// listChange records e (a file, or every file of a folder) as changed.
-func (s *Service) listChange(ctx context.Context, objs *objects, e gitobj.TreeEntry, p, kind string, out *[]Change) error {
-	if !e.Mode.IsTree() {
-		*out = append(*out, Change{Path: p, Kind: kind})
-		return nil
-	}
-	ents, err := objs.tree(ctx, e.ID)
-	if err != nil {
-		return err
-	}
-	for _, c := range ents {
-		if len(*out) >= maxChanges {
-			return nil
-		}
-		if err := s.listChange(ctx, objs, c, p+"/"+c.Name, kind, out); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // checkGate guards file content of gated repositories: "auto" gating lets

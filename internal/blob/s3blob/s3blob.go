@@ -419,25 +419,7 @@ func (w *writer) flushPart() error {
 	return nil
 }
 
-func (w *writer) ReadFrom(r io.Reader) (int64, error) {
-	buf := make([]byte, 1<<20)
-	var total int64
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return total, werr
-			}
-			total += int64(n)
-		}
-		if err == io.EOF {
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
-	}
-}
+func (w *writer) ReadFrom(r io.Reader) (int64, error) { return blob.CopyBuffered(w, r) }
 
 func (w *writer) Commit(ctx context.Context) (blob.Info, error) {
 	if w.done {
