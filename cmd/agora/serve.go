@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,6 +50,7 @@ type serveConfig struct {
 	maxPush         *int64
 	scanPolicy      *string
 	scanWorkers     *int64
+	signingRoots    *string
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -73,6 +75,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		maxPush:         f.size("max-push-size", gitproto.DefaultMaxPushSize, "largest pack accepted by one git push"),
 		scanPolicy:      f.string("scan-policy", hub.PolicyFlag, "security scan policy: flag (show results, allow downloads) or block (also reject commits adding dangerous files)"),
 		scanWorkers:     f.size("scan-workers", 2, "files scanned in parallel by this process"),
+		signingRoots:    f.string("signing-roots", "", "PEM file of CA certificates that certificate-based model signatures (model.sig) must chain to"),
 	}
 	if err := f.parse(args); err != nil {
 		return err
@@ -94,6 +97,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *c.scanWorkers < 1 || *c.scanWorkers > 64 {
 		return fmt.Errorf("--scan-workers must be between 1 and 64")
+	}
+	if *c.signingRoots != "" {
+		pemData, err := os.ReadFile(*c.signingRoots)
+		if err != nil {
+			return fmt.Errorf("--signing-roots: %w", err)
+		}
+		cfg.SigningRoots = x509.NewCertPool()
+		if !cfg.SigningRoots.AppendCertsFromPEM(pemData) {
+			return fmt.Errorf("--signing-roots %s: no PEM certificate found", *c.signingRoots)
+		}
 	}
 	if cfg.MultipartChunk < 5<<20 {
 		return fmt.Errorf("--multipart-chunk must be at least 5MiB (the S3 minimum part size)")

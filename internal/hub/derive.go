@@ -111,6 +111,22 @@ func (s *Service) derive(ctx context.Context, objs *objects, r *meta.Repo, id gi
 		if _, ok := d.info["gguf"]; ok {
 			tags = append(tags, "gguf")
 		}
+		sig, err := s.verifySignature(ctx, objs, files, byPath)
+		if err != nil {
+			return nil, err
+		}
+		if sig != nil {
+			d.info["signature"] = sig
+			if sig["status"] == "verified" {
+				tags = append(tags, "signed")
+			}
+		}
+		op, err := s.classifyOpenness(ctx, objs, files, byPath, cd)
+		if err != nil {
+			return nil, err
+		}
+		d.info["openness"] = op
+		tags = append(tags, op.Tags...)
 		if d.m.LibraryName == "" {
 			switch {
 			case byPath["adapter_config.json"] != nil:

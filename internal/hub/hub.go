@@ -10,6 +10,7 @@ package hub
 
 import (
 	"context"
+	"crypto/x509"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -46,6 +47,9 @@ type Config struct {
 	DirectUploads bool
 	// ScanPolicy is PolicyFlag (default) or PolicyBlock.
 	ScanPolicy string
+	// SigningRoots are the CA roots certificate-based model signatures
+	// must chain to (nil: only key-based signatures verify).
+	SigningRoots *x509.CertPool
 }
 
 // DefaultConfig returns the defaults documented in the README.

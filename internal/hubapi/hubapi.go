@@ -133,12 +133,27 @@ func (h *Handler) routeAPI(r *http.Request, s []string) *route {
 		}
 		return nil
 	case "users":
-		if len(s) == 3 && s[2] == "likes" && (m == http.MethodGet || m == http.MethodHead) {
+		if len(s) == 3 && (m == http.MethodGet || m == http.MethodHead) {
 			user, ok := unescape(s[1])
 			if !ok {
 				return nil
 			}
-			return &route{name: "user-likes", fn: h.userLikes(user)}
+			switch s[2] {
+			case "likes":
+				return &route{name: "user-likes", fn: h.userLikes(user)}
+			case "signing-keys":
+				return &route{name: "signing-keys", fn: h.userKeys(user)}
+			}
+		}
+		return nil
+	case "settings":
+		if len(s) >= 2 && s[1] == "signing-keys" {
+			switch {
+			case len(s) == 2 && m == http.MethodPost:
+				return &route{name: "signing-keys", fn: h.addKey}
+			case len(s) == 3 && m == http.MethodDelete:
+				return &route{name: "signing-keys", fn: h.deleteKey(s[2])}
+			}
 		}
 		return nil
 	case "validate-yaml":

@@ -2,17 +2,23 @@ package hubapi_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,6 +28,7 @@ import (
 	"github.com/agorahub/agora/internal/hubapi"
 	"github.com/agorahub/agora/internal/meta"
 	"github.com/agorahub/agora/internal/meta/sqlitemeta"
+	"github.com/agorahub/agora/internal/modelsig"
 	"github.com/agorahub/agora/internal/server"
 )
 
@@ -408,5 +415,38 @@ func TestDownloadsCannotRunScript(t *testing.T) {
 		if r.h.Get("Content-Security-Policy") != "default-src 'none'; sandbox" || r.h.Get("X-Content-Type-Options") != "nosniff" {
 			t.Fatalf("%s: %v", p, r.h)
 		}
+	}
+}
+
+// TestSignatureInModelInfo registers a key through the API, commits a
+// signed model and reads the Agora "signature" field of model info.
+func TestSignatureInModelInfo(t *testing.T) {
+	e := newEnv(t)
+	e.createModel("signed")
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	e.mustOK(e.do("POST", "/api/settings/signing-keys", e.alice, map[string]any{"name": "ci", "key": pemKey}))
+	if r := e.do("POST", "/api/settings/signing-keys", "", map[string]any{"name": "ci", "key": pemKey}); r.status != 401 {
+		t.Fatalf("anonymous key registration: %d", r.status)
+	}
+	var keys []map[string]any
+	json.Unmarshal(e.mustOK(e.do("GET", "/api/users/alice/signing-keys", "", nil)).body, &keys)
+	if len(keys) != 1 || keys[0]["name"] != "ci" || keys[0]["hint"] == "" {
+		t.Fatalf("keys %v", keys)
+	}
+	sum := sha256.Sum256([]byte("weights"))
+	sig, err := modelsig.Sign(map[string]string{"w.txt": hex.EncodeToString(sum[:])}, "signed", key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustOK(e.do("POST", "/api/models/alice/signed/commit/main", e.alice, ndjson(header("sign", ""), file("w.txt", "weights"), file("model.sig", string(sig)))))
+	var info struct {
+		Signature map[string]any
+		Tags      []string
+	}
+	json.Unmarshal(e.mustOK(e.do("GET", "/api/models/alice/signed", "", nil)).body, &info)
+	if info.Signature["status"] != "verified" || info.Signature["signer"] != "user:alice" || !slices.Contains(info.Tags, "signed") {
+		t.Fatalf("signature %v tags %v", info.Signature, info.Tags)
 	}
 }

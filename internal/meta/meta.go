@@ -394,6 +394,28 @@ type Scans interface {
 	RescanJobs(ctx context.Context, version int, after string, limit int) ([]ScanJob, error)
 }
 
+// SigningKey is a public key a user registered for model signing.
+type SigningKey struct {
+	ID        int64
+	UserID    int64
+	User      string // owner's name (filled by AllSigningKeys)
+	Name      string
+	PEM       string
+	CreatedAt time.Time
+}
+
+// SigningKeys stores model-signing public keys.
+type SigningKeys interface {
+	// AddSigningKey stores k and sets k.ID.
+	AddSigningKey(ctx context.Context, k *SigningKey) error
+	// ListSigningKeys returns a user's keys, oldest first.
+	ListSigningKeys(ctx context.Context, userID int64) ([]SigningKey, error)
+	// AllSigningKeys returns every key with its owner's name.
+	AllSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// DeleteSigningKey removes one of a user's keys. ErrNotFound if absent.
+	DeleteSigningKey(ctx context.Context, userID, id int64) error
+}
+
 // Secrets stores server-wide secrets (such as the key that signs upload
 // URLs) so that every replica uses the same ones.
 type Secrets interface {
@@ -416,6 +438,7 @@ type Tx interface {
 	Likes
 	Lineage
 	Scans
+	SigningKeys
 	// OldNames returns the lower-case names a repository had before
 	// renames (its redirects).
 	OldNames(ctx context.Context, repoID int64) ([]string, error)

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"Lineage", testLineage},
 		{"DiscoveryFilters", testDiscoveryFilters},
 		{"Scans", testScans},
+		{"SigningKeys", testSigningKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -759,5 +760,24 @@ func testScans(t *testing.T, s meta.Store) {
 	rj, _ = s.RescanJobs(ctx, 2, "", 10)
 	if len(rj) != 1 {
 		t.Fatalf("RescanJobs at the current version %+v", rj)
+	}
+}
+
+func testSigningKeys(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	u := mkUser(t, s, "signer")
+	k := &meta.SigningKey{UserID: u.ID, Name: "laptop", PEM: "-----BEGIN PUBLIC KEY-----\n…"}
+	must(t, s.AddSigningKey(ctx, k))
+	list, err := s.ListSigningKeys(ctx, u.ID)
+	must(t, err)
+	all, err := s.AllSigningKeys(ctx)
+	must(t, err)
+	if len(list) != 1 || list[0].Name != "laptop" || len(all) != 1 || all[0].User != "signer" {
+		t.Fatalf("keys %+v %+v", list, all)
+	}
+	wantErr(t, s.DeleteSigningKey(ctx, u.ID+1, k.ID), meta.ErrNotFound)
+	must(t, s.DeleteSigningKey(ctx, u.ID, k.ID))
+	if all, _ := s.AllSigningKeys(ctx); len(all) != 0 {
+		t.Fatalf("after delete: %+v", all)
 	}
 }

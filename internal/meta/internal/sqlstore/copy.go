@@ -34,6 +34,7 @@ var copyTables = []struct {
 	{"secrets", "name, value", false},
 	{"scans", "key, repo_id, version, level, result, scanned_at", false},
 	{"scan_queue", "key, repo_id, path, size, enqueued_at, lease_until", false},
+	{"signing_keys", "id, user_id, name, pem, created_at", true},
 }
 
 type baser interface{ base() *Store }
