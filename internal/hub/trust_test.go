@@ -83,7 +83,9 @@ func TestModelSignatures(t *testing.T) {
 		status string
 		check  func(map[string]any) bool
 	}{
-		{"verified", files, sig, "verified", func(m map[string]any) bool { return m["signer"] == "user:alice" && len(m["verifiedFiles"].([]any)) == 2 }},
+		{"verified", files, sig, "verified", func(m map[string]any) bool {
+			return m["signer"] == "user:alice" && len(m["verifiedFiles"].([]any)) == 2
+		}},
 		{"tampered file", map[string]string{"config.json": files["config.json"], "weights.txt": "changed"}, sig, "mismatch",
 			func(m map[string]any) bool { return len(m["mismatchedFiles"].([]any)) == 1 }},
 		{"extra file", map[string]string{"config.json": files["config.json"], "weights.txt": files["weights.txt"], "extra.py": "x"}, sig, "mismatch",
