@@ -228,6 +228,15 @@ func LowerName(namespace, name string) string {
 	return strings.ToLower(namespace + "/" + name)
 }
 
+// SearchDoc is what a search index keeps of a repository.
+type SearchDoc struct {
+	Repo          Repo
+	PipelineTag   string
+	NumParameters int64
+	Tags          []string
+	ChangedAt     int64 // Unix ms of the last write to the repository or its metadata
+}
+
 // Repos stores repositories and their settings.
 type Repos interface {
 	// CreateRepo inserts r and sets r.ID. ErrConflict if a repo of the same
@@ -254,6 +263,14 @@ type Repos interface {
 	// CountRepos counts the repositories a query matches (ignoring Limit
 	// and After).
 	CountRepos(ctx context.Context, q RepoQuery) (int64, error)
+	// SearchDocs returns up to limit repositories with an id above
+	// afterID that changed at or after since (Unix ms; 0 = every
+	// repository), in id order, for building and refreshing search
+	// indexes.
+	SearchDocs(ctx context.Context, since, afterID int64, limit int) ([]SearchDoc, error)
+	// ReposByIDs returns the listings of the repositories among ids that
+	// exist and that the viewer may see, in no particular order.
+	ReposByIDs(ctx context.Context, ids []int64, viewerAll bool, viewerNamespaces []string) ([]Listing, error)
 }
 
 // Objects stores git objects per repository. Objects are immutable and

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"DiscoveryFilters", testDiscoveryFilters},
 		{"Scans", testScans},
 		{"SigningKeys", testSigningKeys},
+		{"SearchDocs", testSearchDocs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -779,5 +780,40 @@ func testSigningKeys(t *testing.T, s meta.Store) {
 	must(t, s.DeleteSigningKey(ctx, u.ID, k.ID))
 	if all, _ := s.AllSigningKeys(ctx); len(all) != 0 {
 		t.Fatalf("after delete: %+v", all)
+	}
+}
+
+func testSearchDocs(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	pub := mkRepo(t, s, meta.TypeModel, "sd", "public", false)
+	priv := mkRepo(t, s, meta.TypeModel, "sd", "private", true)
+	must(t, s.PutRepoMeta(ctx, pub.ID, &meta.RepoMeta{PipelineTag: "fill-mask", NumParameters: 42, Tags: []string{"x", "y"}}))
+	all, err := s.SearchDocs(ctx, 0, 0, 10)
+	must(t, err)
+	if len(all) != 2 || all[0].Repo.ID != pub.ID || all[0].PipelineTag != "fill-mask" || all[0].NumParameters != 42 ||
+		strings.Join(all[0].Tags, ",") != "x,y" || all[0].ChangedAt == 0 {
+		t.Fatalf("SearchDocs %+v", all)
+	}
+	page, _ := s.SearchDocs(ctx, 0, pub.ID, 10)
+	if len(page) != 1 || page[0].Repo.ID != priv.ID {
+		t.Fatalf("paging %+v", page)
+	}
+	// Only what changed since a stamp comes back.
+	stamp := max(all[0].ChangedAt, all[1].ChangedAt) + 1
+	time.Sleep(5 * time.Millisecond)
+	_, err = s.SetLike(ctx, mkUser(t, s, "sdliker").ID, priv.ID, true)
+	must(t, err)
+	changed, _ := s.SearchDocs(ctx, stamp, 0, 10)
+	if len(changed) != 1 || changed[0].Repo.ID != priv.ID || changed[0].Repo.Likes != 1 {
+		t.Fatalf("changed since %d: %+v", stamp, changed)
+	}
+	ls, err := s.ReposByIDs(ctx, []int64{pub.ID, priv.ID, 99999}, false, nil)
+	must(t, err)
+	if len(ls) != 1 || ls[0].Repo.ID != pub.ID || strings.Join(ls[0].Meta.Tags, ",") != "x,y" {
+		t.Fatalf("ReposByIDs anonymous %+v", ls)
+	}
+	ls, _ = s.ReposByIDs(ctx, []int64{pub.ID, priv.ID}, false, []string{"SD"})
+	if len(ls) != 2 {
+		t.Fatalf("ReposByIDs owner %+v", ls)
 	}
 }

@@ -21,7 +21,7 @@ var copyTables = []struct {
 }{
 	{"users", "id, name, lname, full_name, email, is_admin, password_hash, created_at", true},
 	{"tokens", "id, user_id, name, hash, role, created_at", true},
-	{"repos", "id, public_id, type, namespace, name, lname, private, gated, default_branch, allow_force_push, created_at, updated_at, downloads, likes, downloads_all_time, trending", true},
+	{"repos", "id, public_id, type, namespace, name, lname, private, gated, default_branch, allow_force_push, created_at, updated_at, downloads, likes, downloads_all_time, trending, changed_at", true},
 	{"repo_redirects", "type, lname, repo_id", false},
 	{"objects", "repo_id, oid, kind, size, lfs_oid, lfs_size, data", false},
 	{"refs", "repo_id, name, target", false},

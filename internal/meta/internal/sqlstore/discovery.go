@@ -22,6 +22,7 @@ const trendingSQL = `COALESCE((SELECT SUM(n * (7 - ($2 - day)) * 1000 / 7) FROM 
 	WHERE d.repo_id = repos.id AND day > $2 - 7 AND day <= $2), 0)`
 
 const refreshSQL = `UPDATE repos SET
+	changed_at = $3,
 	downloads = COALESCE((SELECT SUM(n) FROM downloads_daily d WHERE d.repo_id = repos.id AND day > $2 - 30 AND day <= $2), 0),
 	trending = ` + trendingSQL + `
 	WHERE id = $1`
@@ -41,7 +42,7 @@ func (o *ops) RecordDownloads(ctx context.Context, day int64, counts map[int64]i
 			if _, err := o.q.ExecContext(ctx, `UPDATE repos SET downloads_all_time = downloads_all_time + $2 WHERE id = $1`, id, n); err != nil {
 				return fmt.Errorf("record downloads: %w", err)
 			}
-			if _, err := o.q.ExecContext(ctx, refreshSQL, id, day); err != nil {
+			if _, err := o.q.ExecContext(ctx, refreshSQL, id, day, ms(time.Now())); err != nil {
 				return fmt.Errorf("record downloads: %w", err)
 			}
 		}
@@ -71,7 +72,7 @@ func (o *ops) RefreshDownloads(ctx context.Context, today int64) error {
 		return fmt.Errorf("refresh downloads: %w", err)
 	}
 	for _, id := range ids {
-		if _, err := o.q.ExecContext(ctx, refreshSQL, id, today); err != nil {
+		if _, err := o.q.ExecContext(ctx, refreshSQL, id, today, ms(time.Now())); err != nil {
 			return fmt.Errorf("refresh downloads: %w", err)
 		}
 	}
@@ -104,7 +105,7 @@ func (o *ops) SetLike(ctx context.Context, userID, repoID int64, on bool) (bool,
 			return nil
 		}
 		changed = true
-		_, err := o.q.ExecContext(ctx, `UPDATE repos SET likes = (SELECT COUNT(*) FROM likes WHERE repo_id = $1) WHERE id = $1`, repoID)
+		_, err := o.q.ExecContext(ctx, `UPDATE repos SET likes = (SELECT COUNT(*) FROM likes WHERE repo_id = $1), changed_at = $2 WHERE id = $1`, repoID, ms(time.Now()))
 		if err != nil {
 			return fmt.Errorf("count likes: %w", err)
 		}

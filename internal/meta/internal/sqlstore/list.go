@@ -122,10 +122,16 @@ func (o *ops) ListRepos(ctx context.Context, q meta.RepoQuery) ([]meta.Listing, 
 	if limit <= 0 {
 		limit = 1000
 	}
+	return o.listings(ctx, w.sql()+` ORDER BY `+order+` LIMIT `+strconv.Itoa(limit), w.args...)
+}
+
+// listings runs a listing query (the WHERE clause and what follows) and
+// attaches each row's metadata and tags.
+func (o *ops) listings(ctx context.Context, tail string, args ...any) ([]meta.Listing, error) {
 	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`, m.repo_id, m.sha, m.card_data, m.card_error, m.pipeline_tag,
 		m.library_name, m.num_parameters, m.info
 		FROM repos r LEFT JOIN repo_meta m ON m.repo_id = r.id
-		WHERE `+w.sql()+` ORDER BY `+order+` LIMIT `+strconv.Itoa(limit), w.args...)
+		WHERE `+tail, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list repos: %w", err)
 	}
@@ -169,6 +175,59 @@ func (o *ops) ListRepos(ctx context.Context, q meta.RepoQuery) ([]meta.Listing, 
 		if out[i].Meta != nil {
 			out[i].Meta.Tags = tags[out[i].Repo.ID]
 		}
+	}
+	return out, nil
+}
+
+func (o *ops) ReposByIDs(ctx context.Context, ids []int64, viewerAll bool, viewerNamespaces []string) ([]meta.Listing, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	w := o.filterRepos(meta.RepoQuery{ViewerAll: viewerAll, ViewerNamespaces: viewerNamespaces})
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		w.args = append(w.args, id)
+		ph[i] = "$" + strconv.Itoa(len(w.args))
+	}
+	w.conds = append(w.conds, "r.id IN ("+strings.Join(ph, ",")+")")
+	return o.listings(ctx, w.sql(), w.args...)
+}
+
+func (o *ops) SearchDocs(ctx context.Context, since, afterID int64, limit int) ([]meta.SearchDoc, error) {
+	cond := `r.id > $1`
+	args := []any{afterID}
+	if since > 0 {
+		cond += ` AND r.changed_at >= $2`
+		args = append(args, since)
+	}
+	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`, r.changed_at, COALESCE(m.pipeline_tag, ''), COALESCE(m.num_parameters, 0)
+		FROM repos r LEFT JOIN repo_meta m ON m.repo_id = r.id WHERE `+cond+` ORDER BY r.id LIMIT `+strconv.Itoa(limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("search docs: %w", err)
+	}
+	defer rows.Close()
+	var out []meta.SearchDoc
+	var ids []int64
+	for rows.Next() {
+		var s repoScan
+		var d meta.SearchDoc
+		if err := rows.Scan(append(s.dest(), &d.ChangedAt, &d.PipelineTag, &d.NumParameters)...); err != nil {
+			return nil, fmt.Errorf("search docs: %w", err)
+		}
+		d.Repo = s.repo()
+		out = append(out, d)
+		ids = append(ids, d.Repo.ID)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search docs: %w", err)
+	}
+	rows.Close()
+	tags, err := o.tagsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Tags = tags[out[i].Repo.ID]
 	}
 	return out, nil
 }

@@ -297,9 +297,9 @@ func (o *ops) CreateRepo(ctx context.Context, r *meta.Repo) error {
 		r.DefaultBranch = "main"
 	}
 	err := o.q.QueryRowContext(ctx, `INSERT INTO repos (public_id, type, namespace, name, lname, private, gated, default_branch,
-		allow_force_push, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		allow_force_push, created_at, updated_at, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 		r.PublicID, r.Type, r.Namespace, r.Name, meta.LowerName(r.Namespace, r.Name), b2i(r.Private), r.Gated,
-		r.DefaultBranch, b2i(r.AllowForcePush), ms(r.CreatedAt), ms(r.UpdatedAt)).Scan(&r.ID)
+		r.DefaultBranch, b2i(r.AllowForcePush), ms(r.CreatedAt), ms(r.UpdatedAt), ms(time.Now())).Scan(&r.ID)
 	if err != nil {
 		return o.wrapWrite(err, "create repo "+r.FullName())
 	}
@@ -330,7 +330,7 @@ func (o *ops) RepoByID(ctx context.Context, id int64) (*meta.Repo, error) {
 
 func (o *ops) UpdateRepo(ctx context.Context, r *meta.Repo) error {
 	res, err := o.q.ExecContext(ctx, `UPDATE repos SET private = $1, gated = $2, default_branch = $3, allow_force_push = $4,
-		updated_at = $5 WHERE id = $6`, b2i(r.Private), r.Gated, r.DefaultBranch, b2i(r.AllowForcePush), ms(r.UpdatedAt), r.ID)
+		updated_at = $5, changed_at = $7 WHERE id = $6`, b2i(r.Private), r.Gated, r.DefaultBranch, b2i(r.AllowForcePush), ms(r.UpdatedAt), r.ID, ms(time.Now()))
 	return rowsOrNotFound(res, err, "update repo "+r.FullName())
 }
 
@@ -341,8 +341,8 @@ func (o *ops) RenameRepo(ctx context.Context, id int64, namespace, name string) 
 			return err
 		}
 		newL := meta.LowerName(namespace, name)
-		if _, err := o.q.ExecContext(ctx, `UPDATE repos SET namespace = $1, name = $2, lname = $3 WHERE id = $4`,
-			namespace, name, newL, id); err != nil {
+		if _, err := o.q.ExecContext(ctx, `UPDATE repos SET namespace = $1, name = $2, lname = $3, changed_at = $5 WHERE id = $4`,
+			namespace, name, newL, id, ms(time.Now())); err != nil {
 			return o.wrapWrite(err, "rename repo "+r.FullName())
 		}
 		oldL := meta.LowerName(r.Namespace, r.Name)
@@ -583,6 +583,9 @@ func (o *ops) PutRepoMeta(ctx context.Context, repoID int64, m *meta.RepoMeta) e
 		}
 		if _, err := o.q.ExecContext(ctx, `DELETE FROM repo_tags WHERE repo_id = $1`, repoID); err != nil {
 			return fmt.Errorf("put repo meta: clear tags: %w", err)
+		}
+		if _, err := o.q.ExecContext(ctx, `UPDATE repos SET changed_at = $2 WHERE id = $1`, repoID, ms(time.Now())); err != nil {
+			return fmt.Errorf("put repo meta: %w", err)
 		}
 		if _, err := o.q.ExecContext(ctx, `DELETE FROM repo_lineage WHERE repo_id = $1`, repoID); err != nil {
 			return fmt.Errorf("put repo meta: clear lineage: %w", err)
