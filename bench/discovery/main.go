@@ -231,8 +231,13 @@ func main() {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	srv := exec.Command(bin, "serve", "--data", dir, "--addr", addr, "--log-level", "error")
-	srv.Stderr = os.Stderr
+	logPath := filepath.Join(dir, "serve.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := exec.Command(bin, "serve", "--data", dir, "--addr", addr, "--log-level", "info")
+	srv.Stderr = logFile
 	if err := srv.Start(); err != nil {
 		log.Fatal(err)
 	}
@@ -245,6 +250,20 @@ func main() {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Listings use the store's queries until the search index is built;
+	// measure the steady state.
+	start := time.Now()
+	for {
+		b, _ := os.ReadFile(logPath)
+		if strings.Contains(string(b), "search index built") {
+			break
+		}
+		if time.Since(start) > 10*time.Minute {
+			log.Fatal("search index not built after 10 minutes")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	log.Printf("search index built after %s", time.Since(start).Round(time.Second))
 	searchURL := func(rng *rand.Rand) string {
 		fam := families[rng.IntN(len(families))]
 		q := []string{"search=" + fam + "-" + sizes[rng.IntN(len(sizes))], "sort=downloads", "limit=50"}

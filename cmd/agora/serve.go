@@ -142,10 +142,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	bg, stopBG := context.WithCancel(ctx)
 	bgDone := make(chan struct{})
-	scanDone := make(chan struct{})
+	scanDone, indexDone := make(chan struct{}), make(chan struct{})
 	go func() { svc.RunBackground(bg); close(bgDone) }()
 	go func() { svc.RunScanners(bg, int(*c.scanWorkers)); close(scanDone) }()
-	defer func() { stopBG(); <-bgDone; <-scanDone }()
+	go func() { svc.RunSearchIndex(bg); close(indexDone) }()
+	defer func() { stopBG(); <-bgDone; <-scanDone; <-indexDone }()
 
 	if sw, ok := bs.(interface {
 		Sweep(context.Context, time.Time) error

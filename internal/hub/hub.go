@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agorahub/agora/internal/auth"
@@ -82,6 +83,8 @@ type Service struct {
 	signingKey []byte
 	counts     *counter
 	scanWake   chan struct{}
+	// search is the listing index, once built (see RunSearchIndex).
+	search atomic.Pointer[searchIndex]
 }
 
 // New builds the service. It reads (creating on first start) the secret

@@ -333,6 +333,9 @@ const (
 // ListRepos lists the repositories the caller may see. more reports
 // whether another page follows (use [meta.CursorOf] on the last row).
 func (s *Service) ListRepos(ctx context.Context, who *auth.Identity, q ListQuery) (rows []Listing, more bool, err error) {
+	if rows, more, ok, err := s.listFromIndex(ctx, who, q); ok || err != nil {
+		return rows, more, err
+	}
 	mq := meta.RepoQuery{Type: q.Type, Author: q.Author, Search: q.Search, Tags: q.Tags, PipelineTag: q.PipelineTag,
 		MinParams: q.MinParams, MaxParams: q.MaxParams, Gated: q.Gated,
 		Sort: q.Sort, Desc: q.Desc, Limit: q.Limit + 1, After: q.After}

@@ -237,6 +237,11 @@ type SearchDoc struct {
 	ChangedAt     int64 // Unix ms of the last write to the repository or its metadata
 }
 
+// DocCursor is a position in SearchDocs' order.
+type DocCursor struct {
+	ChangedAt, ID int64
+}
+
 // Repos stores repositories and their settings.
 type Repos interface {
 	// CreateRepo inserts r and sets r.ID. ErrConflict if a repo of the same
@@ -263,11 +268,11 @@ type Repos interface {
 	// CountRepos counts the repositories a query matches (ignoring Limit
 	// and After).
 	CountRepos(ctx context.Context, q RepoQuery) (int64, error)
-	// SearchDocs returns up to limit repositories with an id above
-	// afterID that changed at or after since (Unix ms; 0 = every
-	// repository), in id order, for building and refreshing search
+	// SearchDocs returns up to limit repositories that changed at or
+	// after since (Unix ms; 0 = every repository), in (ChangedAt, id)
+	// order after the position after, for building and refreshing search
 	// indexes.
-	SearchDocs(ctx context.Context, since, afterID int64, limit int) ([]SearchDoc, error)
+	SearchDocs(ctx context.Context, since int64, after DocCursor, limit int) ([]SearchDoc, error)
 	// ReposByIDs returns the listings of the repositories among ids that
 	// exist and that the viewer may see, in no particular order.
 	ReposByIDs(ctx context.Context, ids []int64, viewerAll bool, viewerNamespaces []string) ([]Listing, error)

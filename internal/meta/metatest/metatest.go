@@ -788,22 +788,27 @@ func testSearchDocs(t *testing.T, s meta.Store) {
 	pub := mkRepo(t, s, meta.TypeModel, "sd", "public", false)
 	priv := mkRepo(t, s, meta.TypeModel, "sd", "private", true)
 	must(t, s.PutRepoMeta(ctx, pub.ID, &meta.RepoMeta{PipelineTag: "fill-mask", NumParameters: 42, Tags: []string{"x", "y"}}))
-	all, err := s.SearchDocs(ctx, 0, 0, 10)
+	all, err := s.SearchDocs(ctx, 0, meta.DocCursor{}, 10)
 	must(t, err)
+	// The order follows change stamps; put pub first for the checks.
+	if len(all) == 2 && all[0].Repo.ID != pub.ID {
+		all[0], all[1] = all[1], all[0]
+	}
 	if len(all) != 2 || all[0].Repo.ID != pub.ID || all[0].PipelineTag != "fill-mask" || all[0].NumParameters != 42 ||
 		strings.Join(all[0].Tags, ",") != "x,y" || all[0].ChangedAt == 0 {
 		t.Fatalf("SearchDocs %+v", all)
 	}
-	page, _ := s.SearchDocs(ctx, 0, pub.ID, 10)
-	if len(page) != 1 || page[0].Repo.ID != priv.ID {
-		t.Fatalf("paging %+v", page)
+	first, _ := s.SearchDocs(ctx, 0, meta.DocCursor{}, 1)
+	page, _ := s.SearchDocs(ctx, 0, meta.DocCursor{ChangedAt: first[0].ChangedAt, ID: first[0].Repo.ID}, 10)
+	if len(first) != 1 || len(page) != 1 || page[0].Repo.ID == first[0].Repo.ID {
+		t.Fatalf("paging %+v %+v", first, page)
 	}
 	// Only what changed since a stamp comes back.
 	stamp := max(all[0].ChangedAt, all[1].ChangedAt) + 1
 	time.Sleep(5 * time.Millisecond)
 	_, err = s.SetLike(ctx, mkUser(t, s, "sdliker").ID, priv.ID, true)
 	must(t, err)
-	changed, _ := s.SearchDocs(ctx, stamp, 0, 10)
+	changed, _ := s.SearchDocs(ctx, stamp, meta.DocCursor{}, 10)
 	if len(changed) != 1 || changed[0].Repo.ID != priv.ID || changed[0].Repo.Likes != 1 {
 		t.Fatalf("changed since %d: %+v", stamp, changed)
 	}

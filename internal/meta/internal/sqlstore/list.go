@@ -180,28 +180,33 @@ func (o *ops) listings(ctx context.Context, tail string, args ...any) ([]meta.Li
 }
 
 func (o *ops) ReposByIDs(ctx context.Context, ids []int64, viewerAll bool, viewerNamespaces []string) ([]meta.Listing, error) {
-	if len(ids) == 0 {
-		return nil, nil
+	var out []meta.Listing
+	for start := 0; start < len(ids); start += statBatch {
+		w := o.filterRepos(meta.RepoQuery{ViewerAll: viewerAll, ViewerNamespaces: viewerNamespaces})
+		chunk := ids[start:min(start+statBatch, len(ids))]
+		ph := make([]string, len(chunk))
+		for i, id := range chunk {
+			w.args = append(w.args, id)
+			ph[i] = "$" + strconv.Itoa(len(w.args))
+		}
+		w.conds = append(w.conds, "r.id IN ("+strings.Join(ph, ",")+")")
+		ls, err := o.listings(ctx, w.sql(), w.args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ls...)
 	}
-	w := o.filterRepos(meta.RepoQuery{ViewerAll: viewerAll, ViewerNamespaces: viewerNamespaces})
-	ph := make([]string, len(ids))
-	for i, id := range ids {
-		w.args = append(w.args, id)
-		ph[i] = "$" + strconv.Itoa(len(w.args))
-	}
-	w.conds = append(w.conds, "r.id IN ("+strings.Join(ph, ",")+")")
-	return o.listings(ctx, w.sql(), w.args...)
+	return out, nil
 }
 
-func (o *ops) SearchDocs(ctx context.Context, since, afterID int64, limit int) ([]meta.SearchDoc, error) {
-	cond := `r.id > $1`
-	args := []any{afterID}
-	if since > 0 {
-		cond += ` AND r.changed_at >= $2`
-		args = append(args, since)
-	}
+func (o *ops) SearchDocs(ctx context.Context, since int64, after meta.DocCursor, limit int) ([]meta.SearchDoc, error) {
+	// The (changed_at, id) order follows the repos_changed index, so a
+	// refresh reads only the rows that changed.
+	from := max(since, after.ChangedAt)
 	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`, r.changed_at, COALESCE(m.pipeline_tag, ''), COALESCE(m.num_parameters, 0)
-		FROM repos r LEFT JOIN repo_meta m ON m.repo_id = r.id WHERE `+cond+` ORDER BY r.id LIMIT `+strconv.Itoa(limit), args...)
+		FROM repos r LEFT JOIN repo_meta m ON m.repo_id = r.id
+		WHERE r.changed_at >= $1 AND (r.changed_at > $2 OR r.id > $3)
+		ORDER BY r.changed_at, r.id LIMIT `+strconv.Itoa(limit), from, after.ChangedAt, after.ID)
 	if err != nil {
 		return nil, fmt.Errorf("search docs: %w", err)
 	}

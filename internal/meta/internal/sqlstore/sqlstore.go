@@ -437,9 +437,11 @@ func (o *ops) GetObject(ctx context.Context, repoID int64, id gitobj.ID) (gitobj
 	return gitobj.Object{Kind: gitobj.Kind(kind), Data: data}, nil
 }
 
-// statBatch bounds the ids per query (SQLite allows 32766 parameters,
-// PostgreSQL 65535).
-const statBatch = 500
+// statBatch bounds the parameters of one IN list. SQLite binds "$N"
+// parameters by name, with a linear search per parameter, so a list of n
+// costs n² name comparisons: hundreds of ids per query are fine,
+// thousands are not.
+const statBatch = 100
 
 func (o *ops) StatObjects(ctx context.Context, repoID int64, ids []gitobj.ID) (map[gitobj.ID]meta.ObjectInfo, error) {
 	out := make(map[gitobj.ID]meta.ObjectInfo, len(ids))
@@ -642,29 +644,33 @@ func (o *ops) GetRepoMeta(ctx context.Context, repoID int64) (*meta.RepoMeta, er
 
 func (o *ops) tagsOf(ctx context.Context, ids []int64) (map[int64][]string, error) {
 	out := map[int64][]string{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	args := make([]any, len(ids))
-	ph := make([]string, len(ids))
-	for i, id := range ids {
-		args[i] = id
-		ph[i] = "$" + strconv.Itoa(i+1)
-	}
-	rows, err := o.q.QueryContext(ctx, `SELECT repo_id, tag FROM repo_tags WHERE repo_id IN (`+strings.Join(ph, ",")+`) ORDER BY repo_id, pos`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read tags: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var tag string
-		if err := rows.Scan(&id, &tag); err != nil {
+	for start := 0; start < len(ids); start += statBatch {
+		chunk := ids[start:min(start+statBatch, len(ids))]
+		args := make([]any, len(chunk))
+		ph := make([]string, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+			ph[i] = "$" + strconv.Itoa(i+1)
+		}
+		rows, err := o.q.QueryContext(ctx, `SELECT repo_id, tag FROM repo_tags WHERE repo_id IN (`+strings.Join(ph, ",")+`) ORDER BY repo_id, pos`, args...)
+		if err != nil {
 			return nil, fmt.Errorf("read tags: %w", err)
 		}
-		out[id] = append(out[id], tag)
+		for rows.Next() {
+			var id int64
+			var tag string
+			if err := rows.Scan(&id, &tag); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read tags: %w", err)
+			}
+			out[id] = append(out[id], tag)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read tags: %w", err)
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ---- secrets

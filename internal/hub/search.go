@@ -1,0 +1,612 @@
+package hub
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agorahub/agora/internal/auth"
+	"github.com/agorahub/agora/internal/meta"
+)
+
+// searchIndex is a per-process, derived index of every repository's
+// listing fields: trigram postings of the lower-case name, postings per
+// tag, pipeline tag and namespace, and the sort values. It only proposes
+// candidate ids in order; the rows returned to users are always read from
+// the store, which re-checks existence and visibility. So it is an
+// accelerator, not a source of truth (DESIGN.md decision 6): it refreshes
+// every couple of seconds from the repositories' change stamps, and a
+// repository created, changed or deleted since is at worst missing from,
+// or ranked by slightly old values in, one listing.
+type searchIndex struct {
+	mu      sync.RWMutex
+	ready   bool
+	slot    map[int64]int32
+	docs    []sdoc
+	grams   map[[3]byte][]int32
+	terms   map[string][]int32 // "t:<tag>", "p:<pipeline>", "n:<namespace>"
+	tagID   map[string]int32   // interned tags
+	tagName []string
+	// cursor is the newest (change stamp, id) read: each listing first
+	// reads what changed after it, so that it sees every write that
+	// completed before it began. Writes stamped behind the cursor (clock
+	// skew between replicas, transactions committing late) are picked up
+	// by the periodic re-read of the last refreshLookback.
+	cursor meta.DocCursor
+	// stale counts postings that no longer match their document (after
+	// renames and tag changes); a rebuild drops them.
+	stale int
+}
+
+type sdoc struct {
+	id               int64
+	typ              string
+	lname            string
+	ns               string // lower-case namespace
+	nsID, pipeID     int32  // interned ns and pipeline tag (strings compare slowly)
+	private          bool
+	gated            bool
+	dead             bool
+	created, updated int64
+	downloads, likes int64
+	trending, params int64
+	pipeline         string
+	tags             []int32 // interned, sorted
+}
+
+// refreshLookback re-reads changes this far behind the last stamp seen,
+// covering clock skew between replicas and writes that commit late.
+const refreshLookback = 30 * time.Second
+
+// catchUp reads the changes after x's cursor, so that the listing about
+// to be answered sees every write that completed before it.
+func (s *Service) catchUp(ctx context.Context, x *searchIndex) error {
+	x.mu.RLock()
+	from := x.cursor.ChangedAt
+	x.mu.RUnlock()
+	// The rows of the newest stamp are read again: a row may change twice
+	// within one millisecond.
+	_, err := s.loadSearch(ctx, x, from, meta.DocCursor{ChangedAt: from})
+	return err
+}
+
+// addPosting inserts slot s into a sorted posting list.
+func addPosting(p []int32, s int32) []int32 {
+	if n := len(p); n == 0 || p[n-1] < s {
+		return append(p, s)
+	}
+	i, found := slices.BinarySearch(p, s)
+	if found {
+		return p
+	}
+	return slices.Insert(p, i, s)
+}
+
+// intersect returns the slots in both sorted lists: a merge when the
+// sizes are close, a galloping search of the larger list otherwise.
+func intersect(a, b []int32) []int32 {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	out := make([]int32, 0, len(a))
+	if len(a)*8 < len(b) {
+		j := 0
+		for _, s := range a {
+			// Gallop from the last position, then search the window.
+			step := 1
+			for j+step < len(b) && b[j+step] < s {
+				j += step
+				step *= 2
+			}
+			k, ok := slices.BinarySearch(b[j:min(j+step+1, len(b))], s)
+			j += k
+			if ok {
+				out = append(out, s)
+			}
+			if j >= len(b) {
+				break
+			}
+		}
+		return out
+	}
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+func newSearchIndex() *searchIndex {
+	return &searchIndex{slot: map[int64]int32{}, grams: map[[3]byte][]int32{}, terms: map[string][]int32{}, tagID: map[string]int32{}}
+}
+
+func trigrams(s string, fn func(g [3]byte)) {
+	for i := 0; i+3 <= len(s); i++ {
+		fn([3]byte{s[i], s[i+1], s[i+2]})
+	}
+}
+
+func (x *searchIndex) intern(tag string) int32 {
+	if id, ok := x.tagID[tag]; ok {
+		return id
+	}
+	id := int32(len(x.tagName))
+	x.tagID[tag] = id
+	x.tagName = append(x.tagName, tag)
+	return id
+}
+
+func (x *searchIndex) docTerms(d *sdoc) []string {
+	out := make([]string, 0, len(d.tags)+2)
+	for _, t := range d.tags {
+		out = append(out, "t:"+x.tagName[t])
+	}
+	if d.pipeline != "" {
+		out = append(out, "p:"+d.pipeline)
+	}
+	return append(out, "n:"+d.ns)
+}
+
+// put adds or replaces a document; the caller holds mu.
+func (x *searchIndex) put(sd meta.SearchDoc) {
+	r := &sd.Repo
+	d := sdoc{id: r.ID, typ: r.Type, lname: meta.LowerName(r.Namespace, r.Name), ns: strings.ToLower(r.Namespace),
+		private: r.Private, gated: r.Gated != "", created: r.CreatedAt.UnixMilli(), updated: r.UpdatedAt.UnixMilli(),
+		downloads: r.Downloads, likes: r.Likes, trending: r.Trending, params: sd.NumParameters, pipeline: sd.PipelineTag,
+		tags: make([]int32, 0, len(sd.Tags))}
+	for _, t := range sd.Tags {
+		d.tags = append(d.tags, x.intern(t))
+	}
+	slices.Sort(d.tags)
+	d.tags = slices.Compact(d.tags)
+	d.nsID = x.intern("n:" + d.ns)
+	d.pipeID = -1
+	if d.pipeline != "" {
+		d.pipeID = x.intern("p:" + d.pipeline)
+	}
+	if s, ok := x.slot[r.ID]; ok {
+		old := &x.docs[s]
+		oldTerms := map[string]bool{}
+		for _, t := range x.docTerms(old) {
+			oldTerms[t] = true
+		}
+		if old.lname != d.lname {
+			x.stale += len(old.lname)
+			trigrams(d.lname, func(g [3]byte) { x.grams[g] = addPosting(x.grams[g], s) })
+		}
+		for _, t := range x.docTerms(&d) {
+			if !oldTerms[t] {
+				x.terms[t] = addPosting(x.terms[t], s)
+			} else {
+				delete(oldTerms, t)
+			}
+		}
+		x.stale += len(oldTerms)
+		x.docs[s] = d
+		return
+	}
+	s := int32(len(x.docs))
+	x.docs = append(x.docs, d)
+	x.slot[r.ID] = s
+	trigrams(d.lname, func(g [3]byte) { x.grams[g] = addPosting(x.grams[g], s) })
+	for _, t := range x.docTerms(&d) {
+		x.terms[t] = addPosting(x.terms[t], s)
+	}
+}
+
+// markDead records that a proposed id no longer exists.
+func (x *searchIndex) markDead(id int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if s, ok := x.slot[id]; ok {
+		x.docs[s].dead = true
+	}
+}
+
+// loadSearch reads the documents changed at or after since, from the
+// position after, into the index, and moves its cursor forward.
+func (s *Service) loadSearch(ctx context.Context, x *searchIndex, since int64, after meta.DocCursor) (int, error) {
+	n := 0
+	for {
+		docs, err := s.meta.SearchDocs(ctx, since, after, 5000)
+		if err != nil {
+			return n, err
+		}
+		if len(docs) == 0 {
+			return n, nil
+		}
+		last := docs[len(docs)-1]
+		after = meta.DocCursor{ChangedAt: last.ChangedAt, ID: last.Repo.ID}
+		x.mu.Lock()
+		for _, d := range docs {
+			x.put(d)
+		}
+		if after.ChangedAt > x.cursor.ChangedAt || after.ChangedAt == x.cursor.ChangedAt && after.ID > x.cursor.ID {
+			x.cursor = after
+		}
+		x.mu.Unlock()
+		n += len(docs)
+	}
+}
+
+// RunSearchIndex builds the listing index and keeps it fresh until ctx
+// ends. Listings use the store's own queries until the first build is done.
+func (s *Service) RunSearchIndex(ctx context.Context) {
+	build := func() (*searchIndex, error) {
+		x := newSearchIndex()
+		start := time.Now()
+		if _, err := s.loadSearch(ctx, x, 0, meta.DocCursor{}); err != nil {
+			return nil, err
+		}
+		x.mu.Lock()
+		x.ready = true
+		x.mu.Unlock()
+		s.lg.Info("search index built", "repos", len(x.docs), "dur", time.Since(start).Round(time.Millisecond))
+		return x, nil
+	}
+	x, err := build()
+	for err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		s.lg.Warn("search index build failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+		x, err = build()
+	}
+	s.search.Store(x)
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	lastLookback := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cur := s.search.Load()
+		cur.mu.RLock()
+		stale, ndocs, cursor := cur.stale, len(cur.docs), cur.cursor
+		cur.mu.RUnlock()
+		// Rebuild when renames and retags left many dead postings.
+		if stale > ndocs*8+10_000 {
+			if nx, err := build(); err == nil {
+				s.search.Store(nx)
+			}
+			continue
+		}
+		err := s.catchUp(ctx, cur)
+		if err == nil && time.Since(lastLookback) > time.Minute {
+			lastLookback = time.Now()
+			from := cursor.ChangedAt - refreshLookback.Milliseconds()
+			_, err = s.loadSearch(ctx, cur, from, meta.DocCursor{ChangedAt: from})
+		}
+		if err != nil && ctx.Err() == nil {
+			s.lg.Warn("search index refresh failed", "err", err)
+		}
+	}
+}
+
+// sortValue returns a document's value for a sort order.
+func (d *sdoc) sortValue(sort string) int64 {
+	switch sort {
+	case meta.SortLastModified:
+		return d.updated
+	case meta.SortCreatedAt:
+		return d.created
+	case meta.SortDownloads:
+		return d.downloads
+	case meta.SortLikes:
+		return d.likes
+	case meta.SortTrending:
+		return d.trending
+	}
+	return 0
+}
+
+// less orders a before b in the listing order of q.
+func (q *ListQuery) less(a, b *sdoc) bool {
+	if q.Sort == "" || q.Sort == meta.SortID {
+		if q.Desc {
+			return a.lname > b.lname
+		}
+		return a.lname < b.lname
+	}
+	va, vb := a.sortValue(q.Sort), b.sortValue(q.Sort)
+	if va != vb {
+		return va > vb == q.Desc
+	}
+	return a.id > b.id == q.Desc
+}
+
+// afterCursor reports whether d comes after the cursor in q's order.
+func (q *ListQuery) afterCursor(d *sdoc) bool {
+	c := q.After
+	if c == nil {
+		return true
+	}
+	if q.Sort == "" || q.Sort == meta.SortID {
+		if q.Desc {
+			return d.lname < c.Name
+		}
+		return d.lname > c.Name
+	}
+	v := d.sortValue(q.Sort)
+	if q.Desc {
+		return v < c.Value || v == c.Value && d.id < c.ID
+	}
+	return v > c.Value || v == c.Value && d.id > c.ID
+}
+
+// filter is a query prepared for the index: tags interned, strings
+// lowered once.
+type filter struct {
+	q *ListQuery
+	// interned ids of the author, the viewer's namespace and the pipeline
+	// tag (-1 when the filter is unset, -3 when nothing has the value)
+	authorID, viewerID, pipeID int32
+	typ                        string
+	search                     string
+	author                     string
+	tags                       []int32
+	impossible                 bool // a tag no document has
+	viewerAll                  bool
+	viewerNS                   string
+}
+
+func (x *searchIndex) prepare(q *ListQuery, viewerAll bool, viewerNS string) *filter {
+	f := &filter{q: q, typ: q.Type, search: strings.ToLower(q.Search), author: strings.ToLower(q.Author), viewerAll: viewerAll, viewerNS: viewerNS,
+		authorID: -1, viewerID: -2, pipeID: -1}
+	lookup := func(k string) int32 {
+		if id, ok := x.tagID[k]; ok {
+			return id
+		}
+		return -3 // matches nothing
+	}
+	if f.author != "" {
+		f.authorID = lookup("n:" + f.author)
+	}
+	if viewerNS != "" {
+		f.viewerID = lookup("n:" + viewerNS)
+	}
+	if q.PipelineTag != "" {
+		f.pipeID = lookup("p:" + q.PipelineTag)
+	}
+	for _, t := range q.Tags {
+		id, ok := x.tagID[t]
+		if !ok {
+			f.impossible = true
+		}
+		f.tags = append(f.tags, id)
+	}
+	return f
+}
+
+// matches reports whether d passes every filter for the viewer.
+func (f *filter) matches(d *sdoc) bool {
+	q := f.q
+	if d.dead || f.typ != "" && (len(d.typ) != len(f.typ) || d.typ[0] != f.typ[0]) {
+		return false
+	}
+	if d.private && !f.viewerAll && d.nsID != f.viewerID {
+		return false
+	}
+	if f.author != "" && d.nsID != f.authorID {
+		return false
+	}
+	if f.search != "" && !strings.Contains(d.lname, f.search) {
+		return false
+	}
+	for _, t := range f.tags {
+		if _, ok := slices.BinarySearch(d.tags, t); !ok {
+			return false
+		}
+	}
+	if q.PipelineTag != "" && d.pipeID != f.pipeID {
+		return false
+	}
+	if q.MinParams > 0 && d.params < q.MinParams || q.MaxParams > 0 && d.params > q.MaxParams {
+		return false
+	}
+	if q.Gated != nil && d.gated != *q.Gated {
+		return false
+	}
+	return q.afterCursor(d)
+}
+
+// candidates intersects the sorted posting lists every match must be in
+// (trigrams of the search term, tags, pipeline tag, namespace), smallest
+// first; found is false when no list applies and every document must be
+// scanned.
+func (x *searchIndex) candidates(q *ListQuery, search string) (cand []int32, found bool) {
+	var lists [][]int32
+	if len(search) >= 3 {
+		trigrams(search, func(g [3]byte) { lists = append(lists, x.grams[g]) })
+	}
+	for _, t := range q.Tags {
+		lists = append(lists, x.terms["t:"+t])
+	}
+	if q.PipelineTag != "" {
+		lists = append(lists, x.terms["p:"+q.PipelineTag])
+	}
+	if q.Author != "" {
+		lists = append(lists, x.terms["n:"+strings.ToLower(q.Author)])
+	}
+	if len(lists) == 0 {
+		return nil, false
+	}
+	slices.SortFunc(lists, func(a, b []int32) int { return len(a) - len(b) })
+	cand = lists[0]
+	// Intersect while it pays: checking a candidate (every filter is
+	// checked on it anyway) costs less than walking another long list.
+	for _, l := range lists[1:] {
+		if len(cand) <= 4000 || len(l) > 16*len(cand) && len(cand) <= 20000 {
+			break
+		}
+		cand = intersect(cand, l)
+	}
+	return cand, true
+}
+
+// topHeap keeps the best n documents seen, worst on top.
+type topHeap struct {
+	q    *ListQuery
+	docs []*sdoc
+}
+
+func (h topHeap) Len() int           { return len(h.docs) }
+func (h topHeap) Less(i, j int) bool { return h.q.less(h.docs[j], h.docs[i]) }
+func (h topHeap) Swap(i, j int)      { h.docs[i], h.docs[j] = h.docs[j], h.docs[i] }
+func (h *topHeap) Push(x any)        { h.docs = append(h.docs, x.(*sdoc)) }
+func (h *topHeap) Pop() any {
+	d := h.docs[len(h.docs)-1]
+	h.docs = h.docs[:len(h.docs)-1]
+	return d
+}
+
+// query returns the ids of the first n matches of q in order; ok is false
+// when the index is not ready.
+func (x *searchIndex) query(q *ListQuery, n int, viewerAll bool, viewerNS string) (ids []int64, ok bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if !x.ready {
+		return nil, false
+	}
+	f := x.prepare(q, viewerAll, viewerNS)
+	h := &topHeap{q: q}
+	if f.impossible {
+		return nil, true
+	}
+	visit := func(s int32) {
+		d := &x.docs[s]
+		if !f.matches(d) {
+			return
+		}
+		if h.Len() < n {
+			heap.Push(h, d)
+		} else if q.less(d, h.docs[0]) {
+			h.docs[0] = d
+			heap.Fix(h, 0)
+		}
+	}
+	if cand, found := x.candidates(q, f.search); found {
+		for _, s := range cand {
+			visit(s)
+		}
+	} else {
+		for s := range x.docs {
+			visit(int32(s))
+		}
+	}
+	out := make([]*sdoc, h.Len())
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = heap.Pop(h).(*sdoc)
+	}
+	ids = make([]int64, len(out))
+	for i, d := range out {
+		ids[i] = d.id
+	}
+	return ids, true
+}
+
+// count returns how many documents match q; ok is false when the index
+// is not ready.
+func (x *searchIndex) count(q *ListQuery, viewerAll bool, viewerNS string) (n int64, ok bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if !x.ready {
+		return 0, false
+	}
+	f := x.prepare(q, viewerAll, viewerNS)
+	if f.impossible {
+		return 0, true
+	}
+	if cand, found := x.candidates(q, f.search); found {
+		for _, s := range cand {
+			if f.matches(&x.docs[s]) {
+				n++
+			}
+		}
+		return n, true
+	}
+	for i := range x.docs {
+		if f.matches(&x.docs[i]) {
+			n++
+		}
+	}
+	return n, true
+}
+
+// viewer returns the visibility arguments of who.
+func viewer(who *auth.Identity) (all bool, ns string) {
+	if who == nil {
+		return false, ""
+	}
+	return who.User.IsAdmin, strings.ToLower(who.User.Name)
+}
+
+// listFromIndex answers a listing from the index (false when it is not
+// built yet).
+func (s *Service) listFromIndex(ctx context.Context, who *auth.Identity, q ListQuery) ([]Listing, bool, bool, error) {
+	x := s.search.Load()
+	if x == nil {
+		return nil, false, false, nil
+	}
+	if !x.isReady() {
+		return nil, false, false, nil
+	}
+	if err := s.catchUp(ctx, x); err != nil {
+		return nil, false, true, err
+	}
+	all, ns := viewer(who)
+	ids, ok := x.query(&q, q.Limit+1, all, ns)
+	if !ok {
+		return nil, false, false, nil
+	}
+	var nsList []string
+	if ns != "" {
+		nsList = []string{ns}
+	}
+	rows, err := s.meta.ReposByIDs(ctx, ids, all, nsList)
+	if err != nil {
+		return nil, false, true, err
+	}
+	byID := make(map[int64]*Listing, len(rows))
+	for i := range rows {
+		byID[rows[i].Repo.ID] = &rows[i]
+	}
+	out := make([]Listing, 0, len(ids))
+	for _, id := range ids {
+		if l, ok := byID[id]; ok {
+			out = append(out, *l)
+		} else if _, err := s.meta.RepoByID(ctx, id); errors.Is(err, meta.ErrNotFound) {
+			x.markDead(id)
+		}
+	}
+	more := len(ids) > q.Limit
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, more, true, nil
+}
+
+func (x *searchIndex) isReady() bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.ready
+}

@@ -1,0 +1,180 @@
+package hub
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agorahub/agora/internal/auth"
+	"github.com/agorahub/agora/internal/meta"
+)
+
+// TestSearchIndexMatchesStore is a differential test: random listings
+// answered by the in-memory index must equal the store's own SQL answers,
+// page by page, for every viewer.
+func TestSearchIndexMatchesStore(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	rng := rand.New(rand.NewPCG(7, 11))
+	fams := []string{"llama", "mistral", "bert", "gemma", "qwen"}
+	tags := []string{"transformers", "peft", "gguf", "license:mit", "license:apache-2.0", "en", "fr"}
+	pipes := []string{"", "text-generation", "fill-mask"}
+	owners := []string{"alice", "bob", "carol"}
+	for i := range 240 {
+		typ := TypeModel
+		if i%7 == 0 {
+			typ = TypeDataset
+		}
+		r := &meta.Repo{PublicID: fmt.Sprintf("%024x", i), Type: typ, Namespace: owners[rng.IntN(3)],
+			Name: fmt.Sprintf("%s-%db-%d", fams[rng.IntN(5)], rng.IntN(9)+1, i), Private: rng.IntN(6) == 0,
+			CreatedAt: time.UnixMilli(int64(1e12 + rng.IntN(1e6))), UpdatedAt: time.UnixMilli(int64(1e12 + rng.IntN(1e6)))}
+		if rng.IntN(5) == 0 {
+			r.Gated = "auto"
+		}
+		if err := f.m.CreateRepo(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		var ts []string
+		for _, tg := range tags {
+			if rng.IntN(3) == 0 {
+				ts = append(ts, tg)
+			}
+		}
+		if err := f.m.PutRepoMeta(ctx, r.ID, &meta.RepoMeta{Tags: ts, PipelineTag: pipes[rng.IntN(3)], NumParameters: int64(rng.IntN(100)) * 1e8}); err != nil {
+			t.Fatal(err)
+		}
+		if n := rng.IntN(4); n > 0 {
+			f.m.RecordDownloads(ctx, 20000, map[int64]int64{r.ID: int64(rng.IntN(5))})
+		}
+	}
+	x := newSearchIndex()
+	if _, err := f.s.loadSearch(ctx, x, 0, meta.DocCursor{}); err != nil {
+		t.Fatal(err)
+	}
+	x.ready = true
+
+	sorts := []string{"", SortID, SortDownloads, SortLikes, SortCreatedAt, SortLastModified, SortTrending}
+	viewers := []*auth.Identity{nil, f.alice, f.admin}
+	names := func(ls []Listing) string {
+		var out []string
+		for _, l := range ls {
+			out = append(out, l.Repo.FullName())
+		}
+		return strings.Join(out, " ")
+	}
+	for i := range 120 {
+		q := ListQuery{Type: TypeModel, Sort: sorts[rng.IntN(len(sorts))], Desc: rng.IntN(2) == 0, Limit: 1 + rng.IntN(15)}
+		if i%9 == 0 {
+			q.Type = TypeDataset
+		}
+		switch rng.IntN(4) {
+		case 0:
+			q.Search = fams[rng.IntN(5)][1:4]
+		case 1:
+			q.Search = fmt.Sprintf("%db-", rng.IntN(9)+1)
+		case 2:
+			q.Search = "O" // shorter than a trigram, and upper case
+		}
+		if rng.IntN(3) == 0 {
+			q.Tags = []string{tags[rng.IntN(len(tags))]}
+		}
+		if rng.IntN(4) == 0 {
+			q.PipelineTag = pipes[1+rng.IntN(2)]
+		}
+		if rng.IntN(4) == 0 {
+			q.Author = strings.ToUpper(owners[rng.IntN(3)])
+		}
+		if rng.IntN(5) == 0 {
+			q.MinParams, q.MaxParams = 1e9, 6e9
+		}
+		if rng.IntN(6) == 0 {
+			g := rng.IntN(2) == 0
+			q.Gated = &g
+		}
+		who := viewers[rng.IntN(3)]
+		// Page through both ways.
+		var viaIndex, viaStore []Listing
+		qi, qs := q, q
+		for page := 0; page < 1000; page++ {
+			f.s.search.Store(x)
+			ri, moreI, err := f.s.ListRepos(ctx, who, qi)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.s.search.Store(nil)
+			rs, moreS, err := f.s.ListRepos(ctx, who, qs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			viaIndex, viaStore = append(viaIndex, ri...), append(viaStore, rs...)
+			if moreI != moreS || names(ri) != names(rs) {
+				t.Fatalf("query %+v viewer %v page %d:\nindex %v (more %v)\nstore %v (more %v)", q, who != nil, page, names(ri), moreI, names(rs), moreS)
+			}
+			if !moreI {
+				break
+			}
+			c := CursorOf(q.Sort, &ri[len(ri)-1])
+			qi.After, qs.After = &c, &c
+		}
+		f.s.search.Store(x)
+		n, err := f.s.CountRepos(ctx, who, q)
+		if err != nil || n != int64(len(viaIndex)) {
+			t.Fatalf("count %d (%v), listed %d", n, err, len(viaIndex))
+		}
+	}
+}
+
+// TestSearchIndexRefresh: changes reach the index through the change
+// stamps, and deleted or hidden repositories never come out of it.
+func TestSearchIndexRefresh(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.create(t, modelRef, false)
+	x := newSearchIndex()
+	if _, err := f.s.loadSearch(ctx, x, 0, meta.DocCursor{}); err != nil {
+		t.Fatal(err)
+	}
+	x.ready = true
+	f.s.search.Store(x)
+	list := func(who *auth.Identity, search string) string {
+		rows, _, err := f.s.ListRepos(ctx, who, ListQuery{Type: TypeModel, Search: search, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rows {
+			out = append(out, r.Repo.FullName())
+		}
+		return strings.Join(out, " ")
+	}
+	if got := list(nil, "alice/m"); got != "alice/m" {
+		t.Fatalf("before: %q", got)
+	}
+	// Made private: the store's check hides it at once, before a refresh.
+	priv := true
+	if _, err := f.s.UpdateSettings(ctx, f.alice, modelRef, RepoSettings{Private: &priv}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(nil, "alice/m"); got != "" {
+		t.Fatalf("private repo listed from a stale index: %q", got)
+	}
+	// A rename is found under the new name at once (each listing catches
+	// up with the changes first).
+	if err := f.s.MoveRepo(ctx, f.alice, modelRef, RepoRef{TypeModel, "alice", "renamed-model"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(f.alice, "renamed"); got != "alice/renamed-model" {
+		t.Fatalf("after rename: %q", got)
+	}
+	if got := list(f.alice, "alice/m"); got != "" {
+		t.Fatalf("old name still found: %q", got)
+	}
+	if err := f.s.DeleteRepo(ctx, f.alice, RepoRef{TypeModel, "alice", "renamed-model"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(f.alice, "renamed"); got != "" {
+		t.Fatalf("deleted repo listed: %q", got)
+	}
+}
