@@ -39,6 +39,8 @@ var (
 	conns     = flag.Int("c", 16, "concurrent connections")
 	dataDir   = flag.String("data", "", "data directory (default: a temp dir; reused if it has a database)")
 	agoraPath = flag.String("agora", "", "agora binary (default: go build)")
+	only      = flag.String("only", "", "run only this scenario: search, filters or info")
+	debugAddr = flag.String("debug-addr", "", "pass --debug-addr to the server, to profile it during the run")
 )
 
 var (
@@ -236,7 +238,11 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := exec.Command(bin, "serve", "--data", dir, "--addr", addr, "--log-level", "info")
+	args := []string{"serve", "--data", dir, "--addr", addr, "--log-level", "info"}
+	if *debugAddr != "" {
+		args = append(args, "--debug-addr", *debugAddr)
+	}
+	srv := exec.Command(bin, args...)
 	srv.Stderr = logFile
 	if err := srv.Start(); err != nil {
 		log.Fatal(err)
@@ -300,9 +306,14 @@ func main() {
 	infoURL := func(rng *rand.Rand) string { return base + "/api/models/" + ids[rng.IntN(len(ids))] }
 
 	fmt.Printf("repositories: %d, connections: %d, %s per scenario\n", *repos, *conns, *duration)
-	load(searchURL, *conns, 2*time.Second) // warm-up
-	report("list_models search+filters", load(searchURL, *conns, *duration), *duration, 50*time.Millisecond)
-	report("list_models filters only", load(filterURL, *conns, *duration), *duration, 50*time.Millisecond)
-	load(infoURL, *conns, 2*time.Second)
-	report("model_info", load(infoURL, *conns, *duration), *duration, 10*time.Millisecond)
+	run := func(name, label string, url func(*rand.Rand) string, goal time.Duration) {
+		if *only != "" && *only != name {
+			return
+		}
+		load(url, *conns, 2*time.Second) // warm-up
+		report(label, load(url, *conns, *duration), *duration, goal)
+	}
+	run("search", "list_models search+filters", searchURL, 50*time.Millisecond)
+	run("filters", "list_models filters only", filterURL, 50*time.Millisecond)
+	run("info", "model_info", infoURL, 10*time.Millisecond)
 }

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -51,6 +54,7 @@ type serveConfig struct {
 	scanPolicy      *string
 	scanWorkers     *int64
 	signingRoots    *string
+	debugAddr       *string
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,6 +80,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		scanPolicy:      f.string("scan-policy", hub.PolicyFlag, "security scan policy: flag (show results, allow downloads) or block (also reject commits adding dangerous files)"),
 		scanWorkers:     f.size("scan-workers", 2, "files scanned in parallel by this process"),
 		signingRoots:    f.string("signing-roots", "", "PEM file of CA certificates that certificate-based model signatures (model.sig) must chain to"),
+		debugAddr:       f.string("debug-addr", "", "serve Go profiling endpoints (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060 (default: off)"),
 	}
 	if err := f.parse(args); err != nil {
 		return err
@@ -153,6 +158,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}); ok {
 		go sweep(ctx, lg, sw.Sweep)
 	}
+	if *c.debugAddr != "" {
+		if err := serveDebug(ctx, lg, *c.debugAddr); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", *c.addr)
 	if err != nil {
 		return err
@@ -175,4 +185,31 @@ func sweep(ctx context.Context, lg *slog.Logger, fn func(context.Context, time.T
 		case <-t.C:
 		}
 	}
+}
+
+// serveDebug exposes net/http/pprof on its own listener so profiling is never
+// reachable through the public address.
+func serveDebug(ctx context.Context, lg *slog.Logger, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--debug-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			lg.Warn("debug listener stopped", "err", err)
+		}
+	}()
+	lg.Info("profiling endpoints enabled", "addr", ln.Addr().String())
+	return nil
 }

@@ -40,6 +40,11 @@ type searchIndex struct {
 	// stale counts postings that no longer match their document (after
 	// renames and tag changes); a rebuild drops them.
 	stale int
+	// catching serialises catch-up reads; lastCatchUp is when the newest
+	// completed one began. Listings that arrived before that need no read
+	// of their own, so concurrent listings share one.
+	catching    sync.Mutex
+	lastCatchUp time.Time
 }
 
 type sdoc struct {
@@ -65,14 +70,33 @@ const refreshLookback = 30 * time.Second
 // catchUp reads the changes after x's cursor, so that the listing about
 // to be answered sees every write that completed before it.
 func (s *Service) catchUp(ctx context.Context, x *searchIndex) error {
+	arrived := time.Now()
+	x.catching.Lock()
+	defer x.catching.Unlock()
+	if x.lastCatchUp.After(arrived) {
+		return nil
+	}
+	began := time.Now()
 	x.mu.RLock()
-	from := x.cursor.ChangedAt
+	cur := x.cursor
 	x.mu.RUnlock()
-	// The rows of the newest stamp are read again: a row may change twice
-	// within one millisecond.
-	_, err := s.loadSearch(ctx, x, from, meta.DocCursor{ChangedAt: from})
-	return err
+	// While the newest stamp is recent, its rows are read again: another
+	// row may still be stamped with the same millisecond, or a row changed
+	// twice within it. Older stamps are settled (the periodic lookback
+	// covers late commits), and re-reading them would cost a full pass
+	// after a bulk import that stamped many rows alike.
+	if time.Now().UnixMilli()-cur.ChangedAt < recentStamp.Milliseconds() {
+		cur = meta.DocCursor{ChangedAt: cur.ChangedAt}
+	}
+	if _, err := s.loadSearch(ctx, x, cur.ChangedAt, cur); err != nil {
+		return err
+	}
+	x.lastCatchUp = began
+	return nil
 }
+
+// recentStamp is how long the newest change stamp counts as still open.
+const recentStamp = 5 * time.Second
 
 // addPosting inserts slot s into a sorted posting list.
 func addPosting(p []int32, s int32) []int32 {
@@ -291,10 +315,14 @@ func (s *Service) RunSearchIndex(ctx context.Context) {
 			continue
 		}
 		err := s.catchUp(ctx, cur)
-		if err == nil && time.Since(lastLookback) > time.Minute {
+		if err == nil && time.Since(lastLookback) > 10*time.Second {
 			lastLookback = time.Now()
-			from := cursor.ChangedAt - refreshLookback.Milliseconds()
-			_, err = s.loadSearch(ctx, cur, from, meta.DocCursor{ChangedAt: from})
+			// Only stamps from the last refreshLookback can still be
+			// joined by late commits; anything newer than the cursor is
+			// read by catchUp anyway.
+			if from := time.Now().Add(-refreshLookback).UnixMilli(); from <= cursor.ChangedAt {
+				_, err = s.loadSearch(ctx, cur, from, meta.DocCursor{ChangedAt: from})
+			}
 		}
 		if err != nil && ctx.Err() == nil {
 			s.lg.Warn("search index refresh failed", "err", err)

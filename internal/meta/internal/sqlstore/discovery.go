@@ -192,7 +192,11 @@ func childFilter(q meta.ChildQuery) *where {
 	}
 	w.conds = append(w.conds, "e.base_lname IN ("+strings.Join(ph, ",")+")")
 	if q.Type != "" {
-		w.add("r.type = ?", q.Type)
+		// Children are found through repo_lineage_base only. Written as an
+		// expression, the type term cannot be matched to a repos index, so
+		// SQLite's planner does not consult its sampled statistics for the
+		// bound value, which would re-plan the statement on every run.
+		w.add("r.type || '' = ?", q.Type)
 	}
 	if q.Relation != "" {
 		w.add("e.relation = ?", q.Relation)

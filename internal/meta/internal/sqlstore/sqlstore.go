@@ -36,12 +36,16 @@ type Dialect struct {
 	// ResetSequence, if set, returns the statement that moves a table's
 	// id sequence past its largest id (after a copy with explicit ids).
 	ResetSequence func(table string) string
+	// CacheStatements keeps prepared statements per query text, for
+	// drivers that would otherwise parse every query on every call.
+	CacheStatements bool
 }
 
 // Store implements meta.Store.
 type Store struct {
-	db *sql.DB
-	d  Dialect
+	db    *sql.DB
+	d     Dialect
+	cache *stmtCache // nil unless the dialect asks for it
 	ops
 }
 
@@ -51,6 +55,10 @@ var _ meta.Store = (*Store)(nil)
 func New(db *sql.DB, d Dialect) *Store {
 	s := &Store{db: db, d: d}
 	s.ops = ops{q: db, d: d, top: s}
+	if d.CacheStatements {
+		s.cache = newStmtCache(db)
+		s.ops.q = s.cache
+	}
 	return s
 }
 
@@ -61,7 +69,12 @@ func (s *Store) DB() *sql.DB { return s.db }
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close implements meta.Store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.cache != nil {
+		s.cache.close()
+	}
+	return s.db.Close()
+}
 
 // InTx implements meta.Store.
 func (s *Store) InTx(ctx context.Context, fn func(tx meta.Tx) error) error {
@@ -86,7 +99,11 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(tx meta.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&ops{q: tx, d: s.d}); err != nil {
+	var q queryer = tx
+	if s.cache != nil {
+		q = txCache{tx: tx, c: s.cache}
+	}
+	if err := fn(&ops{q: q, d: s.d}); err != nil {
 		tx.Rollback()
 		return err
 	}
