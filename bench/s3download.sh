@@ -25,7 +25,7 @@ trap cleanup EXIT
 eval "$("$root/scripts/services.sh" env)"
 schema="bench_$$"
 psql "$AGORA_TEST_PG" -qc "CREATE SCHEMA $schema"
-trap 'psql "$AGORA_TEST_PG" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1; cleanup' EXIT
+trap 'psql "$AGORA_TEST_PG" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1 || true; cleanup' EXIT
 db="$AGORA_TEST_PG&search_path=$schema"
 blobs="s3://agora-bench/$schema?endpoint=$AGORA_TEST_S3_ENDPOINT&region=us-east-1"
 

@@ -24,7 +24,10 @@ step "build the S3 server in the background (cached after the first run)"
 weedlog=$(mktemp)
 scripts/build-weed.sh >"$weedlog" 2>&1 &
 weedpid=$!
-trap 'kill $weedpid 2>/dev/null; scripts/services.sh stop >/dev/null 2>&1 || true' EXIT
+# Under set -e a failing command inside the trap turns a passing run into
+# exit 1 (the weed build has normally been reaped already, so kill fails):
+# every step here is guarded and the run keeps its own exit status.
+trap 'kill $weedpid 2>/dev/null || true; scripts/services.sh stop >/dev/null 2>&1 || true' EXIT
 
 step "install Debian packages and start PostgreSQL"
 scripts/services.sh start pg
