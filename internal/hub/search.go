@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"errors"
@@ -45,7 +46,24 @@ type searchIndex struct {
 	// of their own, so concurrent listings share one.
 	catching    sync.Mutex
 	lastCatchUp time.Time
+	// orders holds, per sort, every slot in that order as of a past moment;
+	// changes logs the slots put since, so that documents whose sort
+	// values may have moved are checked apart (see scanOrdered).
+	orders     map[string]*order
+	changes    []int32
+	changeBase int // change number of changes[0]
 }
+
+// order is the slots sorted best first for a sort (descending, ties by
+// id descending), as of change number seq: a document changed at or after
+// seq may no longer be at its place.
+type order struct {
+	perm []int32
+	seq  int
+}
+
+// orderSorts are the sorts that keep an order.
+var orderSorts = []string{meta.SortDownloads, meta.SortLikes, meta.SortTrending, meta.SortLastModified, meta.SortCreatedAt, meta.SortID}
 
 type sdoc struct {
 	id               int64
@@ -61,6 +79,7 @@ type sdoc struct {
 	trending, params int64
 	pipeline         string
 	tags             []int32 // interned, sorted
+	changed          int     // change number of the last put
 }
 
 // refreshLookback re-reads changes this far behind the last stamp seen,
@@ -153,7 +172,8 @@ func intersect(a, b []int32) []int32 {
 }
 
 func newSearchIndex() *searchIndex {
-	return &searchIndex{slot: map[int64]int32{}, grams: map[[3]byte][]int32{}, terms: map[string][]int32{}, tagID: map[string]int32{}}
+	return &searchIndex{slot: map[int64]int32{}, grams: map[[3]byte][]int32{}, terms: map[string][]int32{}, tagID: map[string]int32{},
+		orders: map[string]*order{}}
 }
 
 func trigrams(s string, fn func(g [3]byte)) {
@@ -200,7 +220,9 @@ func (x *searchIndex) put(sd meta.SearchDoc) {
 	if d.pipeline != "" {
 		d.pipeID = x.intern("p:" + d.pipeline)
 	}
+	d.changed = x.changeBase + len(x.changes)
 	if s, ok := x.slot[r.ID]; ok {
+		x.changes = append(x.changes, s)
 		old := &x.docs[s]
 		oldTerms := map[string]bool{}
 		for _, t := range x.docTerms(old) {
@@ -222,6 +244,7 @@ func (x *searchIndex) put(sd meta.SearchDoc) {
 		return
 	}
 	s := int32(len(x.docs))
+	x.changes = append(x.changes, s)
 	x.docs = append(x.docs, d)
 	x.slot[r.ID] = s
 	trigrams(d.lname, func(g [3]byte) { x.grams[g] = addPosting(x.grams[g], s) })
@@ -274,6 +297,7 @@ func (s *Service) RunSearchIndex(ctx context.Context) {
 		if _, err := s.loadSearch(ctx, x, 0, meta.DocCursor{}); err != nil {
 			return nil, err
 		}
+		x.refreshOrders()
 		x.mu.Lock()
 		x.ready = true
 		x.mu.Unlock()
@@ -315,6 +339,7 @@ func (s *Service) RunSearchIndex(ctx context.Context) {
 			continue
 		}
 		err := s.catchUp(ctx, cur)
+		cur.refreshOrders()
 		if err == nil && time.Since(lastLookback) > 10*time.Second {
 			lastLookback = time.Now()
 			// Only stamps from the last refreshLookback can still be
@@ -462,6 +487,25 @@ func (f *filter) matches(d *sdoc) bool {
 // first; found is false when no list applies and every document must be
 // scanned.
 func (x *searchIndex) candidates(q *ListQuery, search string) (cand []int32, found bool) {
+	lists := x.postings(q, search)
+	if lists == nil {
+		return nil, false
+	}
+	cand = lists[0]
+	// Intersect while it pays: checking a candidate (every filter is
+	// checked on it anyway) costs less than walking another long list.
+	for _, l := range lists[1:] {
+		if len(cand) <= 4000 || len(l) > 16*len(cand) && len(cand) <= 20000 {
+			break
+		}
+		cand = intersect(cand, l)
+	}
+	return cand, true
+}
+
+// postings returns the posting lists every match of q is in, shortest
+// first, or nil when none applies.
+func (x *searchIndex) postings(q *ListQuery, search string) [][]int32 {
 	var lists [][]int32
 	if len(search) >= 3 {
 		trigrams(search, func(g [3]byte) { lists = append(lists, x.grams[g]) })
@@ -476,19 +520,180 @@ func (x *searchIndex) candidates(q *ListQuery, search string) (cand []int32, fou
 		lists = append(lists, x.terms["n:"+strings.ToLower(q.Author)])
 	}
 	if len(lists) == 0 {
-		return nil, false
+		return nil
 	}
 	slices.SortFunc(lists, func(a, b []int32) int { return len(a) - len(b) })
-	cand = lists[0]
-	// Intersect while it pays: checking a candidate (every filter is
-	// checked on it anyway) costs less than walking another long list.
-	for _, l := range lists[1:] {
-		if len(cand) <= 4000 || len(l) > 16*len(cand) && len(cand) <= 20000 {
-			break
-		}
-		cand = intersect(cand, l)
+	return lists
+}
+
+// walkBudget returns how many documents an ordered walk for q may visit,
+// and whether one is worth trying: its expected length, n over the share
+// of documents estimated to match, must fit in the budget. Lists are
+// taken as independent except a search term's trigrams, which are highly
+// correlated: only its two rarest count.
+func (x *searchIndex) walkBudget(q *ListQuery, search string, n int) (int, bool) {
+	total := float64(max(len(x.docs), 1))
+	var grams []int
+	if len(search) >= 3 {
+		trigrams(search, func(g [3]byte) { grams = append(grams, len(x.grams[g])) })
 	}
-	return cand, true
+	share, shortest := 1.0, len(x.docs)
+	slices.Sort(grams)
+	for i, l := range grams {
+		if i < 2 {
+			share *= float64(l) / total
+		}
+		shortest = min(shortest, l)
+	}
+	var terms []string
+	for _, t := range q.Tags {
+		terms = append(terms, "t:"+t)
+	}
+	if q.PipelineTag != "" {
+		terms = append(terms, "p:"+q.PipelineTag)
+	}
+	if q.Author != "" {
+		terms = append(terms, "n:"+strings.ToLower(q.Author))
+	}
+	for _, t := range terms {
+		l := len(x.terms[t])
+		share *= float64(l) / total
+		shortest = min(shortest, l)
+	}
+	budget := len(x.docs)
+	if shortest < len(x.docs) {
+		// A walk step (a random read of a document) costs several steps
+		// of intersecting sorted lists.
+		budget = shortest / 4
+	}
+	return budget, float64(n) < share*float64(budget)
+}
+
+// scanOrdered visits q's best matches by walking its sort's order: the
+// documents unchanged since the order was built are in their exact
+// places, so after n of them match no later one can rank higher; the
+// changed ones are all visited too. It returns false, having visited
+// some documents, when there is no order or the walk exceeds budget.
+func (x *searchIndex) scanOrdered(q *ListQuery, f *filter, n, budget int, visit func(int32)) bool {
+	sort := q.Sort
+	if sort == "" {
+		sort = meta.SortID
+	}
+	o := x.orders[sort]
+	if o == nil || q.After != nil {
+		return false
+	}
+	found, walked := 0, 0
+	step := func(s int32) bool {
+		d := &x.docs[s]
+		if d.changed >= o.seq {
+			return true // visited below
+		}
+		walked++
+		if f.matches(d) {
+			visit(s)
+			found++
+		}
+		return found < n && walked <= budget
+	}
+	if q.Desc {
+		for _, s := range o.perm {
+			if !step(s) {
+				break
+			}
+		}
+	} else {
+		for i := len(o.perm) - 1; i >= 0; i-- {
+			if !step(o.perm[i]) {
+				break
+			}
+		}
+	}
+	if found < n && walked > budget {
+		return false
+	}
+	for i := max(o.seq-x.changeBase, 0); i < len(x.changes); i++ {
+		// A slot logged several times is visited at its last change only.
+		if s := x.changes[i]; x.docs[s].changed == x.changeBase+i {
+			visit(s)
+		}
+	}
+	return true
+}
+
+// buildOrder sorts every slot for sort, best first. Only the sort keys
+// are copied under the read lock; the sorting runs without it, and what
+// changes meanwhile is logged as changed after the order's seq.
+func (x *searchIndex) buildOrder(sort string) *order {
+	type key struct {
+		v, id int64
+		name  string
+	}
+	x.mu.RLock()
+	keys := make([]key, len(x.docs))
+	for i := range x.docs {
+		d := &x.docs[i]
+		if sort == meta.SortID {
+			keys[i] = key{name: d.lname}
+		} else {
+			keys[i] = key{v: d.sortValue(sort), id: d.id}
+		}
+	}
+	seq := x.changeBase + len(x.changes)
+	x.mu.RUnlock()
+	perm := make([]int32, len(keys))
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	// The same order as ListQuery.less with Desc set.
+	slices.SortFunc(perm, func(a, b int32) int {
+		ka, kb := &keys[a], &keys[b]
+		if sort == meta.SortID {
+			return -strings.Compare(ka.name, kb.name)
+		}
+		if ka.v != kb.v {
+			return -cmp.Compare(ka.v, kb.v)
+		}
+		return -cmp.Compare(ka.id, kb.id)
+	})
+	return &order{perm: perm, seq: seq}
+}
+
+// refreshOrders (re)builds the orders that are missing or that many
+// changes made slow to use, then drops the change log no order needs any
+// more.
+func (x *searchIndex) refreshOrders() {
+	x.mu.RLock()
+	limit := max(10_000, len(x.docs)/50)
+	var sorts []string
+	for _, sort := range orderSorts {
+		if o := x.orders[sort]; o == nil || x.changeBase+len(x.changes)-o.seq > limit {
+			sorts = append(sorts, sort)
+		}
+	}
+	x.mu.RUnlock()
+	if len(sorts) == 0 {
+		return
+	}
+	built := make([]*order, len(sorts))
+	for i, sort := range sorts {
+		built[i] = x.buildOrder(sort)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for i, sort := range sorts {
+		x.orders[sort] = built[i]
+	}
+	oldest := x.changeBase + len(x.changes)
+	for _, sort := range orderSorts {
+		if o := x.orders[sort]; o != nil {
+			oldest = min(oldest, o.seq)
+		}
+	}
+	if drop := oldest - x.changeBase; drop > 0 {
+		x.changes = slices.Clone(x.changes[drop:])
+		x.changeBase = oldest
+	}
 }
 
 // topHeap keeps the best n documents seen, worst on top.
@@ -532,13 +737,21 @@ func (x *searchIndex) query(q *ListQuery, n int, viewerAll bool, viewerNS string
 			heap.Fix(h, 0)
 		}
 	}
-	if cand, found := x.candidates(q, f.search); found {
-		for _, s := range cand {
-			visit(s)
-		}
-	} else {
-		for s := range x.docs {
-			visit(int32(s))
+	// Walking the sort order stops after n matches, which beats visiting
+	// every candidate when matches are common; it is skipped when matches
+	// look rare, and given up (for the candidates) once it has cost about
+	// what they would.
+	budget, worth := x.walkBudget(q, f.search, n)
+	if !worth || !x.scanOrdered(q, f, n, budget, visit) {
+		h.docs = h.docs[:0]
+		if cand, found := x.candidates(q, f.search); found {
+			for _, s := range cand {
+				visit(s)
+			}
+		} else {
+			for s := range x.docs {
+				visit(int32(s))
+			}
 		}
 	}
 	out := make([]*sdoc, h.Len())

@@ -22,6 +22,7 @@ func TestSearchIndexMatchesStore(t *testing.T) {
 	tags := []string{"transformers", "peft", "gguf", "license:mit", "license:apache-2.0", "en", "fr"}
 	pipes := []string{"", "text-generation", "fill-mask"}
 	owners := []string{"alice", "bob", "carol"}
+	var ids []int64
 	for i := range 240 {
 		typ := TypeModel
 		if i%7 == 0 {
@@ -36,6 +37,7 @@ func TestSearchIndexMatchesStore(t *testing.T) {
 		if err := f.m.CreateRepo(ctx, r); err != nil {
 			t.Fatal(err)
 		}
+		ids = append(ids, r.ID)
 		var ts []string
 		for _, tg := range tags {
 			if rng.IntN(3) == 0 {
@@ -64,7 +66,15 @@ func TestSearchIndexMatchesStore(t *testing.T) {
 		}
 		return strings.Join(out, " ")
 	}
-	for i := range 120 {
+	for i := range 160 {
+		// Orders are built part-way, and documents change after that, so
+		// listings go through the ordered walk with changed documents too.
+		if i == 40 || i == 120 {
+			x.refreshOrders()
+		}
+		if i > 40 && i%3 == 0 {
+			f.m.RecordDownloads(ctx, 20000, map[int64]int64{ids[rng.IntN(len(ids))]: int64(rng.IntN(9))})
+		}
 		q := ListQuery{Type: TypeModel, Sort: sorts[rng.IntN(len(sorts))], Desc: rng.IntN(2) == 0, Limit: 1 + rng.IntN(15)}
 		if i%9 == 0 {
 			q.Type = TypeDataset
