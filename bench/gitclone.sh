@@ -17,16 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 files=${1:-10000}
 commits=${2:-200}
 runs=${3:-3}
-work=$(mktemp -d "${TMPDIR:-/tmp}/agora-gitbench.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
+source "$root/bench/lib.sh" agora-gitbench
 echo "building agora and gitcgi..." >&2
 if [[ -n ${AGORA_BIN:-} ]]; then
 	cp "$AGORA_BIN" "$work/agora"

@@ -12,14 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 size_mib=${1:-512}
 runs=${2:-5}
-work=$(mktemp -d "${TMPDIR:-/tmp}/agora-s3bench.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/bench/lib.sh" agora-s3bench
 
 "$root/scripts/services.sh" start >/dev/null
 eval "$("$root/scripts/services.sh" env)"
@@ -30,7 +23,6 @@ db="$AGORA_TEST_PG&search_path=$schema"
 blobs="s3://agora-bench/$schema?endpoint=$AGORA_TEST_S3_ENDPOINT&region=us-east-1"
 
 (cd "$root" && go build -o "$work/agora" ./cmd/agora)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 p1=$(free_port); p2=$(free_port)
 tok=$("$work/agora" user add bench --db "$db" --blobs "$blobs" | tail -1)
 "$work/agora" serve --db "$db" --blobs "$blobs" --addr "127.0.0.1:$p1" --log-level warn 2>"$work/a1.log" &

@@ -15,18 +15,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 size_mib=${1:-1024}
 runs=${2:-5}
-work=$(mktemp -d "${TMPDIR:-/tmp}/agora-bench.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/bench/lib.sh" agora-bench
 
 command -v nginx >/dev/null || NGINX=/usr/sbin/nginx
 NGINX=${NGINX:-nginx}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 echo "building agora..." >&2
 (cd "$root" && go build -o "$work/agora" ./cmd/agora)

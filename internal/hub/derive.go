@@ -42,6 +42,20 @@ func (d *derivation) problem(path, format string, args ...any) {
 // edges and tags (DESIGN.md decision 5). A malformed or hostile user file
 // never fails it: the problem is recorded in the result instead
 // ("formatErrors" and cardError).
+// metaAt returns the derived metadata of commit id: the stored row when it
+// was derived from that commit (the default branch's head), otherwise
+// derived now (headers only, so this stays cheap).
+func (s *Service) metaAt(ctx context.Context, objs *objects, r *meta.Repo, id gitobj.ID) (*meta.RepoMeta, error) {
+	m, err := s.meta.GetRepoMeta(ctx, r.ID)
+	if err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return nil, fmt.Errorf("repo meta: %w", err)
+	}
+	if m != nil && m.Sha == id {
+		return m, nil
+	}
+	return s.derive(ctx, objs, r, id)
+}
+
 func (s *Service) derive(ctx context.Context, objs *objects, r *meta.Repo, id gitobj.ID) (*meta.RepoMeta, error) {
 	c, err := objs.commit(ctx, id)
 	if err != nil {

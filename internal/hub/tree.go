@@ -484,16 +484,9 @@ func (s *Service) Info(ctx context.Context, who *auth.Identity, ref RepoRef, rev
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.meta.GetRepoMeta(ctx, r.ID)
-	if err != nil && !errors.Is(err, meta.ErrNotFound) {
-		return nil, fmt.Errorf("repo meta: %w", err)
-	}
-	if m == nil || m.Sha != rv.Commit {
-		// Not the revision the stored metadata was derived from: derive
-		// it now (headers only, so this stays cheap).
-		if m, err = s.derive(ctx, objs, r, rv.Commit); err != nil {
-			return nil, err
-		}
+	m, err := s.metaAt(ctx, objs, r, rv.Commit)
+	if err != nil {
+		return nil, err
 	}
 	return &RepoInfo{Repo: r, Revision: rv, Commit: c, Meta: m, Siblings: sib}, nil
 }

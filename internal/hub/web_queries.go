@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/agorahub/agora/internal/auth"
@@ -86,14 +85,9 @@ func (s *Service) GetRepoHome(ctx context.Context, who *auth.Identity, ref RepoR
 	if err := count(c.Tree); err != nil {
 		return nil, err
 	}
-	m, err := s.meta.GetRepoMeta(ctx, r.ID)
-	if err != nil && !errors.Is(err, meta.ErrNotFound) {
-		return nil, fmt.Errorf("repo meta: %w", err)
-	}
-	if m == nil || m.Sha != rv.Commit {
-		if m, err = s.derive(ctx, objs, r, rv.Commit); err != nil {
-			return nil, err
-		}
+	m, err := s.metaAt(ctx, objs, r, rv.Commit)
+	if err != nil {
+		return nil, err
 	}
 	return &RepoHome{Repo: r, Revision: rv, Commit: c, Meta: m, Root: root, Files: n}, nil
 }

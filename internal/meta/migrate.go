@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -19,10 +20,10 @@ type Migration struct {
 
 var migrationName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
 
-// ReadMigrations loads the *.sql files of fsys's root. Their names must be
-// NNNN_name.sql, numbered from 0001 without gaps.
-func ReadMigrations(fsys fs.FS) ([]Migration, error) {
-	ents, err := fs.ReadDir(fsys, ".")
+// ReadMigrations loads the *.sql files of directory dir of fsys. Their
+// names must be NNNN_name.sql, numbered from 0001 without gaps.
+func ReadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	ents, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
 	}
@@ -33,7 +34,7 @@ func ReadMigrations(fsys fs.FS) ([]Migration, error) {
 			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql", e.Name())
 		}
 		v, _ := strconv.Atoi(m[1])
-		body, err := fs.ReadFile(fsys, e.Name())
+		body, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
 		}

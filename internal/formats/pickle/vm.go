@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -264,6 +265,19 @@ func (m *machine) pop(at int64, op Op) (*value, error) {
 	m.f.stack[n-1] = nil
 	m.f.stack = m.f.stack[:n-1]
 	return v, nil
+}
+
+// popN pops the top n values and returns them in stack order (the
+// deepest first); on underflow nothing is popped.
+func (m *machine) popN(at int64, op Op, n int) ([]*value, error) {
+	l := len(m.f.stack)
+	if l-n < m.base() {
+		return nil, m.syntax(at, op, "stack underflow")
+	}
+	vs := slices.Clone(m.f.stack[l-n:])
+	clear(m.f.stack[l-n:])
+	m.f.stack = m.f.stack[:l-n]
+	return vs, nil
 }
 
 func (m *machine) top(at int64, op Op) (*value, error) {
@@ -749,14 +763,11 @@ func (m *machine) step(op Op, at int64) (done bool, result *value, err error) {
 		m.mutate(op, at, t, items...)
 		return false, nil, nil
 	case OpSetItem:
-		v, err := m.pop(at, op)
+		kv, err := m.popN(at, op, 2)
 		if err != nil {
 			return false, nil, err
 		}
-		k, err := m.pop(at, op)
-		if err != nil {
-			return false, nil, err
-		}
+		k, v := kv[0], kv[1]
 		t, err := m.top(at, op)
 		if err != nil {
 			return false, nil, err
@@ -865,14 +876,11 @@ func (m *machine) step(op Op, at int64) (done bool, result *value, err error) {
 		}
 		return false, nil, m.push(m.call(op, at, g, &value{kind: KindTuple, items: args}))
 	case OpStackGlobal:
-		name, err := m.pop(at, op)
+		mn, err := m.popN(at, op, 2)
 		if err != nil {
 			return false, nil, err
 		}
-		mod, err := m.pop(at, op)
-		if err != nil {
-			return false, nil, err
-		}
+		mod, name := mn[0], mn[1]
 		ms, modOK := mod.constStr()
 		ns, nameOK := name.constStr()
 		for _, v := range []*value{mod, name} {
@@ -929,28 +937,18 @@ func (m *machine) step(op Op, at int64) (done bool, result *value, err error) {
 		m.setTop(m.call(op, at, fn, args))
 		return false, nil, nil
 	case OpNewObj:
-		args, err := m.pop(at, op)
+		ca, err := m.popN(at, op, 2)
 		if err != nil {
 			return false, nil, err
 		}
-		cls, err := m.pop(at, op)
-		if err != nil {
-			return false, nil, err
-		}
+		cls, args := ca[0], ca[1]
 		return false, nil, m.push(m.call(op, at, cls, args))
 	case OpNewObjEx:
-		kwargs, err := m.pop(at, op)
+		cak, err := m.popN(at, op, 3)
 		if err != nil {
 			return false, nil, err
 		}
-		args, err := m.pop(at, op)
-		if err != nil {
-			return false, nil, err
-		}
-		cls, err := m.pop(at, op)
-		if err != nil {
-			return false, nil, err
-		}
+		cls, args, kwargs := cak[0], cak[1], cak[2]
 		m.action(op, at, kwargs)
 		return false, nil, m.push(m.call(op, at, cls, args))
 	case OpObj:

@@ -455,6 +455,7 @@ func testList(t *testing.T, s meta.Store) {
 	}{
 		{"anonymous by id", meta.RepoQuery{Type: meta.TypeModel}, "alice/llama-small bob/Llama-Big bob/vision carol/x_y carol/xzy"},
 		{"owner sees private", meta.RepoQuery{Type: meta.TypeModel, ViewerNamespaces: []string{"ALICE"}, Author: "alice"}, "alice/llama-small alice/secret-model"},
+		{"a namespace's _ is no LIKE wildcard", meta.RepoQuery{Type: meta.TypeModel, ViewerNamespaces: []string{"alic_"}, Author: "alice"}, "alice/llama-small"},
 		{"admin sees all", meta.RepoQuery{Type: meta.TypeModel, ViewerAll: true, Author: "Alice"}, "alice/llama-small alice/secret-model"},
 		{"search is case-insensitive substring", meta.RepoQuery{Type: meta.TypeModel, Search: "LLAMA"}, "alice/llama-small bob/Llama-Big"},
 		{"search matches namespace", meta.RepoQuery{Type: meta.TypeModel, Search: "bob/"}, "bob/Llama-Big bob/vision"},

@@ -11,7 +11,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,11 +26,7 @@ var migrationFiles embed.FS
 
 // Migrations returns the embedded migrations.
 func Migrations() ([]meta.Migration, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	return meta.ReadMigrations(sub)
+	return meta.ReadMigrations(migrationFiles, "migrations")
 }
 
 // Store is a PostgreSQL metadata store.

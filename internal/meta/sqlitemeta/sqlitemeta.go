@@ -10,7 +10,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -28,11 +27,7 @@ var migrationFiles embed.FS
 
 // Migrations returns the embedded migrations.
 func Migrations() ([]meta.Migration, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	return meta.ReadMigrations(sub)
+	return meta.ReadMigrations(migrationFiles, "migrations")
 }
 
 // Store is a SQLite metadata store.

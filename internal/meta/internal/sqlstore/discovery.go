@@ -201,14 +201,7 @@ func childFilter(q meta.ChildQuery) *where {
 	if q.Relation != "" {
 		w.add("e.relation = ?", q.Relation)
 	}
-	if !q.ViewerAll {
-		vis := []string{"r.private = 0"}
-		for _, ns := range q.ViewerNamespaces {
-			w.args = append(w.args, strings.ToLower(ns)+"/%")
-			vis = append(vis, "r.lname LIKE $"+strconv.Itoa(len(w.args))+` ESCAPE '\'`)
-		}
-		w.conds = append(w.conds, "("+strings.Join(vis, " OR ")+")")
-	}
+	w.visible(q.ViewerAll, q.ViewerNamespaces)
 	return w
 }
 

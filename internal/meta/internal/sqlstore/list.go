@@ -33,6 +33,22 @@ func (w *where) add(cond string, args ...any) {
 	w.conds = append(w.conds, cond)
 }
 
+// visible restricts rows of repos r to those a viewer may see: public
+// ones, and private ones in the viewer's namespaces, unless all is set.
+func (w *where) visible(all bool, namespaces []string) {
+	if all {
+		return
+	}
+	vis := []string{"r.private = 0"}
+	for _, ns := range namespaces {
+		// Escaped: a namespace may hold _, which LIKE would take as a
+		// wildcard and so show another namespace's private repos.
+		w.args = append(w.args, likeEscape(strings.ToLower(ns))+"/%")
+		vis = append(vis, "r.lname LIKE $"+strconv.Itoa(len(w.args))+` ESCAPE '\'`)
+	}
+	w.conds = append(w.conds, "("+strings.Join(vis, " OR ")+")")
+}
+
 func (w *where) sql() string {
 	if len(w.conds) == 0 {
 		return "TRUE"
@@ -50,14 +66,7 @@ func (o *ops) filterRepos(q meta.RepoQuery) *where {
 	if q.Type != "" {
 		w.add("r.type = ?", q.Type)
 	}
-	if !q.ViewerAll {
-		vis := []string{"r.private = 0"}
-		for _, ns := range q.ViewerNamespaces {
-			w.args = append(w.args, strings.ToLower(ns)+"/%")
-			vis = append(vis, "r.lname LIKE $"+strconv.Itoa(len(w.args))+` ESCAPE '\'`)
-		}
-		w.conds = append(w.conds, "("+strings.Join(vis, " OR ")+")")
-	}
+	w.visible(q.ViewerAll, q.ViewerNamespaces)
 	if q.Author != "" {
 		w.add(`r.lname LIKE ? ESCAPE '\'`, likeEscape(strings.ToLower(q.Author))+"/%")
 	}
