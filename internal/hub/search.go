@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +53,13 @@ type searchIndex struct {
 	orders     map[string]*order
 	changes    []int32
 	changeBase int // change number of changes[0]
+	// gramBits and termBits mirror the dense posting lists as bitsets over
+	// slots: intersecting those is a word-wise AND, where merging lists of
+	// a tenth of all documents each would cost most of a query.
+	gramBits map[[3]byte][]uint64
+	termBits map[string][]uint64
+	denseMin int // the shortest list that may get a bitset
+	walkMin  int // the fewest candidates walked in sort order
 }
 
 // order is the slots sorted best first for a sort (descending, ties by
@@ -173,7 +181,8 @@ func intersect(a, b []int32) []int32 {
 
 func newSearchIndex() *searchIndex {
 	return &searchIndex{slot: map[int64]int32{}, grams: map[[3]byte][]int32{}, terms: map[string][]int32{}, tagID: map[string]int32{},
-		orders: map[string]*order{}}
+		orders: map[string]*order{}, gramBits: map[[3]byte][]uint64{}, termBits: map[string][]uint64{},
+		denseMin: 1024, walkMin: orderedCandidates}
 }
 
 func trigrams(s string, fn func(g [3]byte)) {
@@ -230,11 +239,11 @@ func (x *searchIndex) put(sd meta.SearchDoc) {
 		}
 		if old.lname != d.lname {
 			x.stale += len(old.lname)
-			trigrams(d.lname, func(g [3]byte) { x.grams[g] = addPosting(x.grams[g], s) })
+			trigrams(d.lname, func(g [3]byte) { x.addGram(g, s) })
 		}
 		for _, t := range x.docTerms(&d) {
 			if !oldTerms[t] {
-				x.terms[t] = addPosting(x.terms[t], s)
+				x.addTerm(t, s)
 			} else {
 				delete(oldTerms, t)
 			}
@@ -247,10 +256,60 @@ func (x *searchIndex) put(sd meta.SearchDoc) {
 	x.changes = append(x.changes, s)
 	x.docs = append(x.docs, d)
 	x.slot[r.ID] = s
-	trigrams(d.lname, func(g [3]byte) { x.grams[g] = addPosting(x.grams[g], s) })
+	trigrams(d.lname, func(g [3]byte) { x.addGram(g, s) })
 	for _, t := range x.docTerms(&d) {
-		x.terms[t] = addPosting(x.terms[t], s)
+		x.addTerm(t, s)
 	}
+}
+
+func (x *searchIndex) addGram(g [3]byte, s int32) {
+	l := addPosting(x.grams[g], s)
+	x.grams[g] = l
+	if b, ok := x.gramBits[g]; ok {
+		x.gramBits[g] = setBit(b, s)
+	} else if x.dense(l) {
+		x.gramBits[g] = bitsetOf(l)
+	}
+}
+
+func (x *searchIndex) addTerm(t string, s int32) {
+	l := addPosting(x.terms[t], s)
+	x.terms[t] = l
+	if b, ok := x.termBits[t]; ok {
+		x.termBits[t] = setBit(b, s)
+	} else if x.dense(l) {
+		x.termBits[t] = bitsetOf(l)
+	}
+}
+
+// setBit sets bit s of b, growing it as needed.
+func setBit(b []uint64, s int32) []uint64 {
+	w := int(s) >> 6
+	if w >= len(b) {
+		b = append(b, make([]uint64, w+1-len(b))...)
+	}
+	b[w] |= 1 << (uint(s) & 63)
+	return b
+}
+
+// bitsetOf returns a posting list as a bitset.
+func bitsetOf(l []int32) []uint64 {
+	var b []uint64
+	for _, s := range l {
+		b = setBit(b, s)
+	}
+	return b
+}
+
+// A posting list gets a bitset once it holds 1/denseShare of all
+// documents (and denseMin at least): at 1,000,000 documents a bitset is
+// 122 KiB, the size of a list of 1/32 of them. It keeps it after, so the
+// lists with bitsets are about those of terms in 1/32 of the documents or
+// more, a few hundred at most.
+const denseShare = 32
+
+func (x *searchIndex) dense(l []int32) bool {
+	return len(l) >= max(len(x.docs)/denseShare, x.denseMin)
 }
 
 // markDead records that a proposed id no longer exists.
@@ -482,47 +541,114 @@ func (f *filter) matches(d *sdoc) bool {
 	return q.afterCursor(d)
 }
 
-// candidates intersects the sorted posting lists every match must be in
-// (trigrams of the search term, tags, pipeline tag, namespace), smallest
-// first; found is false when no list applies and every document must be
-// scanned.
+// candidates intersects the posting lists every match must be in
+// (trigrams of the search term, tags, pipeline tag, namespace); found is
+// false when no list applies and every document must be scanned. The
+// dense lists are ANDed as bitsets, then the sparse ones intersected,
+// shortest first, while that pays: checking a candidate (every filter is
+// checked on it anyway) costs less than walking another long list.
 func (x *searchIndex) candidates(q *ListQuery, search string) (cand []int32, found bool) {
 	lists := x.postings(q, search)
 	if lists == nil {
 		return nil, false
 	}
-	cand = lists[0]
-	// Intersect while it pays: checking a candidate (every filter is
-	// checked on it anyway) costs less than walking another long list.
-	for _, l := range lists[1:] {
-		if len(cand) <= 4000 || len(l) > 16*len(cand) && len(cand) <= 20000 {
+	var dense [][]uint64
+	sparse := lists[:0:0]
+	for _, l := range lists {
+		if l.bits != nil {
+			dense = append(dense, l.bits)
+		} else {
+			sparse = append(sparse, l)
+		}
+	}
+	var and []uint64
+	if len(dense) > 0 {
+		buf := andPool.Get().(*[]uint64)
+		and = andBits(*buf, dense)
+		defer func() {
+			*buf = and
+			andPool.Put(buf)
+		}()
+	}
+	switch {
+	case len(sparse) == 0:
+		return setBits(and), true
+	case and != nil:
+		// Test the shortest sparse list against the dense ones.
+		cand = make([]int32, 0, len(sparse[0].ids))
+		for _, s := range sparse[0].ids {
+			if w := int(s) >> 6; w < len(and) && and[w]&(1<<(uint(s)&63)) != 0 {
+				cand = append(cand, s)
+			}
+		}
+	default:
+		cand = sparse[0].ids
+	}
+	for _, l := range sparse[1:] {
+		if len(cand) <= 4000 || len(l.ids) > 16*len(cand) && len(cand) <= 20000 {
 			break
 		}
-		cand = intersect(cand, l)
+		cand = intersect(cand, l.ids)
 	}
 	return cand, true
 }
 
+// andBits returns the AND of bitsets, as long as the shortest, in buf's
+// storage.
+func andBits(buf []uint64, sets [][]uint64) []uint64 {
+	n := len(sets[0])
+	for _, b := range sets[1:] {
+		n = min(n, len(b))
+	}
+	out := append(buf[:0], sets[0][:n]...)
+	for _, b := range sets[1:] {
+		b = b[:n]
+		for i := range out {
+			out[i] &= b[i]
+		}
+	}
+	return out
+}
+
+// setBits lists the slots set in b, in order.
+func setBits(b []uint64) []int32 {
+	var out []int32
+	for w, v := range b {
+		for v != 0 {
+			out = append(out, int32(w<<6+bits.TrailingZeros64(v)))
+			v &= v - 1
+		}
+	}
+	return out
+}
+
+// plist is a posting list with its bitset when it is dense.
+type plist struct {
+	ids  []int32
+	bits []uint64
+}
+
 // postings returns the posting lists every match of q is in, shortest
 // first, or nil when none applies.
-func (x *searchIndex) postings(q *ListQuery, search string) [][]int32 {
-	var lists [][]int32
+func (x *searchIndex) postings(q *ListQuery, search string) []plist {
+	var lists []plist
 	if len(search) >= 3 {
-		trigrams(search, func(g [3]byte) { lists = append(lists, x.grams[g]) })
+		trigrams(search, func(g [3]byte) { lists = append(lists, plist{x.grams[g], x.gramBits[g]}) })
 	}
+	term := func(t string) { lists = append(lists, plist{x.terms[t], x.termBits[t]}) }
 	for _, t := range q.Tags {
-		lists = append(lists, x.terms["t:"+t])
+		term("t:" + t)
 	}
 	if q.PipelineTag != "" {
-		lists = append(lists, x.terms["p:"+q.PipelineTag])
+		term("p:" + q.PipelineTag)
 	}
 	if q.Author != "" {
-		lists = append(lists, x.terms["n:"+strings.ToLower(q.Author)])
+		term("n:" + strings.ToLower(q.Author))
 	}
 	if len(lists) == 0 {
 		return nil
 	}
-	slices.SortFunc(lists, func(a, b []int32) int { return len(a) - len(b) })
+	slices.SortFunc(lists, func(a, b plist) int { return len(a.ids) - len(b.ids) })
 	return lists
 }
 
@@ -572,9 +698,10 @@ func (x *searchIndex) walkBudget(q *ListQuery, search string, n int) (int, bool)
 // scanOrdered visits q's best matches by walking its sort's order: the
 // documents unchanged since the order was built are in their exact
 // places, so after n of them match no later one can rank higher; the
-// changed ones are all visited too. It returns false, having visited
-// some documents, when there is no order or the walk exceeds budget.
-func (x *searchIndex) scanOrdered(q *ListQuery, f *filter, n, budget int, visit func(int32)) bool {
+// changed ones are all visited too. With in set, only the slots set in it
+// are candidates. It returns false, having visited some documents, when
+// there is no order or the walk exceeds budget.
+func (x *searchIndex) scanOrdered(q *ListQuery, f *filter, n, budget int, in []uint64, visit func(int32)) bool {
 	sort := q.Sort
 	if sort == "" {
 		sort = meta.SortID
@@ -583,18 +710,30 @@ func (x *searchIndex) scanOrdered(q *ListQuery, f *filter, n, budget int, visit 
 	if o == nil || q.After != nil {
 		return false
 	}
-	found, walked := 0, 0
+	found, steps, read := 0, 0, 0
 	step := func(s int32) bool {
+		steps++
+		if in != nil {
+			// Testing a bit is far cheaper than reading the document.
+			if w := int(s) >> 6; w >= len(in) || in[w]&(1<<(uint(s)&63)) == 0 {
+				return steps <= budget
+			}
+		}
 		d := &x.docs[s]
 		if d.changed >= o.seq {
-			return true // visited below
+			return steps <= budget // visited below
 		}
-		walked++
+		read++
 		if f.matches(d) {
 			visit(s)
 			found++
 		}
-		return found < n && walked <= budget
+		if in != nil && read >= 128 && found*8 < read {
+			// Most candidates fail the other filters: the walk would
+			// read nearly all of them, and slower than in slot order.
+			steps = budget + 1
+		}
+		return found < n && steps <= budget
 	}
 	if q.Desc {
 		for _, s := range o.perm {
@@ -609,7 +748,7 @@ func (x *searchIndex) scanOrdered(q *ListQuery, f *filter, n, budget int, visit 
 			}
 		}
 	}
-	if found < n && walked > budget {
+	if found < n && steps > budget {
 		return false
 	}
 	for i := max(o.seq-x.changeBase, 0); i < len(x.changes); i++ {
@@ -620,6 +759,44 @@ func (x *searchIndex) scanOrdered(q *ListQuery, f *filter, n, budget int, visit 
 	}
 	return true
 }
+
+// orderedCandidates is the fewest candidates walked in sort order.
+const orderedCandidates = 1000
+
+// scanCandidates tries to visit q's best matches among many candidates by
+// walking the sort's order, testing each slot against a bitset of them:
+// a step costs a bit test, while visiting every candidate costs a cache
+// miss or two each. The walk is tried when it should meet n candidates
+// within half its budget, and given up (false) at the budget, which
+// happens when the filters the candidates were not chosen by (parameter
+// range, gating, visibility) reject most of them.
+func (x *searchIndex) scanCandidates(q *ListQuery, f *filter, n int, cand []int32, visit func(int32)) bool {
+	const stepsPerVisit = 64 // what one candidate visit costs in steps, about
+	budget := stepsPerVisit * len(cand)
+	if len(cand) < x.walkMin || 2*n*len(x.docs) > budget*len(cand) {
+		return false
+	}
+	in := candPool.Get().(*[]uint64)
+	b := *in
+	for _, s := range cand {
+		b = setBit(b, s)
+	}
+	ok := x.scanOrdered(q, f, n, budget, b, visit)
+	for _, s := range cand {
+		b[s>>6] = 0
+	}
+	*in = b
+	candPool.Put(in)
+	return ok
+}
+
+// The bitsets of one query are recycled: 122 KiB each at 1,000,000
+// documents is too much garbage per request. andBits overwrites its
+// buffer; scanCandidates returns its own cleared.
+var (
+	andPool  = sync.Pool{New: func() any { return new([]uint64) }}
+	candPool = sync.Pool{New: func() any { return new([]uint64) }}
+)
 
 // buildOrder sorts every slot for sort, best first. Only the sort keys
 // are copied under the read lock; the sorting runs without it, and what
@@ -742,11 +919,14 @@ func (x *searchIndex) query(q *ListQuery, n int, viewerAll bool, viewerNS string
 	// look rare, and given up (for the candidates) once it has cost about
 	// what they would.
 	budget, worth := x.walkBudget(q, f.search, n)
-	if !worth || !x.scanOrdered(q, f, n, budget, visit) {
+	if !worth || !x.scanOrdered(q, f, n, budget, nil, visit) {
 		h.docs = h.docs[:0]
 		if cand, found := x.candidates(q, f.search); found {
-			for _, s := range cand {
-				visit(s)
+			if !x.scanCandidates(q, f, n, cand, visit) {
+				h.docs = h.docs[:0]
+				for _, s := range cand {
+					visit(s)
+				}
 			}
 		} else {
 			for s := range x.docs {

@@ -52,6 +52,9 @@ func TestSearchIndexMatchesStore(t *testing.T) {
 		}
 	}
 	x := newSearchIndex()
+	// So that the test's few documents go through bitsets and walks of
+	// candidates in sort order too.
+	x.denseMin, x.walkMin = 16, 8
 	if _, err := f.s.loadSearch(ctx, x, 0, meta.DocCursor{}); err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +77,17 @@ func TestSearchIndexMatchesStore(t *testing.T) {
 		}
 		if i > 40 && i%3 == 0 {
 			f.m.RecordDownloads(ctx, 20000, map[int64]int64{ids[rng.IntN(len(ids))]: int64(rng.IntN(9))})
+		}
+		if i > 40 && i%10 == 0 {
+			// New documents grow the bitsets.
+			r := &meta.Repo{PublicID: fmt.Sprintf("new%021x", i), Type: TypeModel, Namespace: owners[rng.IntN(3)],
+				Name: fmt.Sprintf("%s-%db-new%d", fams[rng.IntN(5)], rng.IntN(9)+1, i), CreatedAt: time.UnixMilli(1e12), UpdatedAt: time.UnixMilli(1e12)}
+			if err := f.m.CreateRepo(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.m.PutRepoMeta(ctx, r.ID, &meta.RepoMeta{Tags: []string{tags[rng.IntN(len(tags))]}, PipelineTag: pipes[rng.IntN(3)]}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		q := ListQuery{Type: TypeModel, Sort: sorts[rng.IntN(len(sorts))], Desc: rng.IntN(2) == 0, Limit: 1 + rng.IntN(15)}
 		if i%9 == 0 {

@@ -560,10 +560,32 @@ func testDownloads(t *testing.T, s meta.Store) {
 	if got.Downloads != 12 || got.Trending != 5000 {
 		t.Fatalf("after refresh: 30d=%d trending=%d", got.Downloads, got.Trending)
 	}
+	// A refresh that moves nothing stamps nothing: every replica's search
+	// index re-reads the rows stamped since it last looked.
+	stampOf := func() int64 {
+		docs, err := s.SearchDocs(ctx, 0, meta.DocCursor{}, 100000)
+		must(t, err)
+		for _, d := range docs {
+			if d.Repo.ID == r.ID {
+				return d.ChangedAt
+			}
+		}
+		t.Fatal("repo missing from SearchDocs")
+		return 0
+	}
+	before := stampOf()
+	time.Sleep(5 * time.Millisecond)
+	must(t, s.RefreshDownloads(ctx, today+2))
+	if after := stampOf(); after != before {
+		t.Fatalf("an unchanged refresh moved the stamp %d -> %d", before, after)
+	}
 	must(t, s.RefreshDownloads(ctx, today+20))
 	got, _ = s.RepoByID(ctx, r.ID)
 	if got.Downloads != 7 || got.Trending != 0 {
 		t.Fatalf("after 20 days: 30d=%d trending=%d", got.Downloads, got.Trending)
+	}
+	if after := stampOf(); after <= before {
+		t.Fatalf("a refresh that changed counts kept the stamp %d", after)
 	}
 }
 
@@ -788,7 +810,7 @@ func testSearchDocs(t *testing.T, s meta.Store) {
 	ctx := t.Context()
 	pub := mkRepo(t, s, meta.TypeModel, "sd", "public", false)
 	priv := mkRepo(t, s, meta.TypeModel, "sd", "private", true)
-	must(t, s.PutRepoMeta(ctx, pub.ID, &meta.RepoMeta{PipelineTag: "fill-mask", NumParameters: 42, Tags: []string{"x", "y"}}))
+	must(t, s.PutRepoMeta(ctx, pub.ID, &meta.RepoMeta{PipelineTag: "fill-mask", NumParameters: 42, Tags: []string{"y", "x"}})) // kept in this order
 	all, err := s.SearchDocs(ctx, 0, meta.DocCursor{}, 10)
 	must(t, err)
 	// The order follows change stamps; put pub first for the checks.
@@ -796,7 +818,7 @@ func testSearchDocs(t *testing.T, s meta.Store) {
 		all[0], all[1] = all[1], all[0]
 	}
 	if len(all) != 2 || all[0].Repo.ID != pub.ID || all[0].PipelineTag != "fill-mask" || all[0].NumParameters != 42 ||
-		strings.Join(all[0].Tags, ",") != "x,y" || all[0].ChangedAt == 0 {
+		strings.Join(all[0].Tags, ",") != "y,x" || all[0].ChangedAt == 0 {
 		t.Fatalf("SearchDocs %+v", all)
 	}
 	first, _ := s.SearchDocs(ctx, 0, meta.DocCursor{}, 1)
@@ -815,7 +837,7 @@ func testSearchDocs(t *testing.T, s meta.Store) {
 	}
 	ls, err := s.ReposByIDs(ctx, []int64{pub.ID, priv.ID, 99999}, false, nil)
 	must(t, err)
-	if len(ls) != 1 || ls[0].Repo.ID != pub.ID || strings.Join(ls[0].Meta.Tags, ",") != "x,y" {
+	if len(ls) != 1 || ls[0].Repo.ID != pub.ID || strings.Join(ls[0].Meta.Tags, ",") != "y,x" {
 		t.Fatalf("ReposByIDs anonymous %+v", ls)
 	}
 	ls, _ = s.ReposByIDs(ctx, []int64{pub.ID, priv.ID}, false, []string{"SD"})

@@ -79,6 +79,7 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}
 	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, Search: search,
+		TagsJSON: `(SELECT COALESCE(json_agg(tag ORDER BY pos), '[]')::text FROM repo_tags t WHERE t.repo_id = r.id)`,
 		ResetSequence: func(table string) string {
 			return "SELECT setval(pg_get_serial_sequence('" + table + "', 'id'), COALESCE((SELECT MAX(id) FROM " + table + "), 0) + 1, false)"
 		}})}, nil

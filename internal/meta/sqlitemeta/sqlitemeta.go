@@ -46,7 +46,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 	}
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	// mmap_size lets every connection read the database through one shared
+	// mapping instead of a pread per page missing from its own small page
+	// cache, which under load was a tenth of the CPU of listings.
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "mmap_size(2147418112)"} {
 		q.Add("_pragma", p)
 	}
 	// Every transaction takes the write lock at BEGIN: a read-then-write
@@ -73,7 +76,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isBusy, Search: search, CacheStatements: true})}, nil
+	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isBusy, Search: search, CacheStatements: true,
+		TagsJSON: `(SELECT json_group_array(tag ORDER BY pos) FROM repo_tags t WHERE t.repo_id = r.id)`})}, nil
 }
 
 func code(err error) int {

@@ -16,16 +16,18 @@ const (
 	trendingWindow = 7
 )
 
-// trendingSQL scores the last 7 days of downloads, newest weighing most:
-// a download d days ago counts (7-d)/7, times 1000 to stay an integer.
-const trendingSQL = `COALESCE((SELECT SUM(n * (7 - ($2 - day)) * 1000 / 7) FROM downloads_daily d
-	WHERE d.repo_id = repos.id AND day > $2 - 7 AND day <= $2), 0)`
-
-const refreshSQL = `UPDATE repos SET
-	changed_at = $3,
-	downloads = COALESCE((SELECT SUM(n) FROM downloads_daily d WHERE d.repo_id = repos.id AND day > $2 - 30 AND day <= $2), 0),
-	trending = ` + trendingSQL + `
-	WHERE id = $1`
+// refreshSQL recomputes one repository's ($1) 30-day downloads and its
+// trending score on day $2, stamping the row ($3) only when either value
+// moved: an hourly refresh of unchanged rows would otherwise make every
+// replica's search index re-read them all. Trending scores the last 7
+// days, newest weighing most: a download d days ago counts (7-d)/7, times
+// 1000 to stay an integer.
+const refreshSQL = `UPDATE repos SET changed_at = $3, downloads = v.downloads, trending = v.trending
+	FROM (SELECT
+		COALESCE((SELECT SUM(n) FROM downloads_daily d WHERE d.repo_id = $1 AND day > $2 - 30 AND day <= $2), 0) AS downloads,
+		COALESCE((SELECT SUM(n * (7 - ($2 - day)) * 1000 / 7) FROM downloads_daily d
+			WHERE d.repo_id = $1 AND day > $2 - 7 AND day <= $2), 0) AS trending) v
+	WHERE repos.id = $1 AND (repos.downloads <> v.downloads OR repos.trending <> v.trending)`
 
 func (o *ops) RecordDownloads(ctx context.Context, day int64, counts map[int64]int64) error {
 	if len(counts) == 0 {

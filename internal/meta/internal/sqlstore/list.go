@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -135,10 +136,12 @@ func (o *ops) ListRepos(ctx context.Context, q meta.RepoQuery) ([]meta.Listing, 
 }
 
 // listings runs a listing query (the WHERE clause and what follows) and
-// attaches each row's metadata and tags.
+// attaches each row's metadata and tags. The tags come in the same query
+// (a JSON array per row): a second query for them cost a quarter of a
+// listing's time.
 func (o *ops) listings(ctx context.Context, tail string, args ...any) ([]meta.Listing, error) {
 	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`, m.repo_id, m.sha, m.card_data, m.card_error, m.pipeline_tag,
-		m.library_name, m.num_parameters, m.info
+		m.library_name, m.num_parameters, m.info, `+o.d.TagsJSON+`
 		FROM repos r LEFT JOIN repo_meta m ON m.repo_id = r.id
 		WHERE `+tail, args...)
 	if err != nil {
@@ -146,14 +149,13 @@ func (o *ops) listings(ctx context.Context, tail string, args ...any) ([]meta.Li
 	}
 	defer rows.Close()
 	var out []meta.Listing
-	var ids []int64
 	for rows.Next() {
 		var s repoScan
 		var metaID sql.NullInt64
 		var sha []byte
-		var card, info, cardErr, pipe, lib sql.NullString
+		var card, info, cardErr, pipe, lib, tags sql.NullString
 		var params sql.NullInt64
-		dest := append(s.dest(), &metaID, &sha, &card, &cardErr, &pipe, &lib, &params, &info)
+		dest := append(s.dest(), &metaID, &sha, &card, &cardErr, &pipe, &lib, &params, &info, &tags)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("list repos: %w", err)
 		}
@@ -167,23 +169,17 @@ func (o *ops) listings(ctx context.Context, tail string, args ...any) ([]meta.Li
 			if info.Valid {
 				m.Info = []byte(info.String)
 			}
+			if tags.Valid && tags.String != "[]" {
+				if err := json.Unmarshal([]byte(tags.String), &m.Tags); err != nil {
+					return nil, fmt.Errorf("list repos: tags of %d: %w", l.Repo.ID, err)
+				}
+			}
 			l.Meta = m
-			ids = append(ids, l.Repo.ID)
 		}
 		out = append(out, l)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list repos: %w", err)
-	}
-	rows.Close()
-	tags, err := o.tagsOf(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if out[i].Meta != nil {
-			out[i].Meta.Tags = tags[out[i].Repo.ID]
-		}
 	}
 	return out, nil
 }

@@ -36,6 +36,9 @@ type Dialect struct {
 	// ResetSequence, if set, returns the statement that moves a table's
 	// id sequence past its largest id (after a copy with explicit ids).
 	ResetSequence func(table string) string
+	// TagsJSON is an expression giving the tags of repository r.id as a
+	// JSON array of strings, in their order (pos).
+	TagsJSON string
 	// CacheStatements keeps prepared statements per query text, for
 	// drivers that would otherwise parse every query on every call.
 	CacheStatements bool
