@@ -76,6 +76,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	// Copy back what a bulk import or a process that never closed the
+	// database left in the WAL: until every frame is back in the main file,
+	// every page read searches the WAL's index (a 500 MB WAL took a fifth
+	// of the CPU of listings). PASSIVE never waits for other processes;
+	// what it cannot copy now, SQLite's automatic checkpoints copy later.
+	var busy, logFrames, copied int
+	_ = db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &copied)
 	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isBusy, Search: search, CacheStatements: true,
 		TagsJSON: `(SELECT json_group_array(tag ORDER BY pos) FROM repo_tags t WHERE t.repo_id = r.id)`})}, nil
 }
