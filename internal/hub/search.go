@@ -77,15 +77,13 @@ type sdoc struct {
 	id               int64
 	typ              string
 	lname            string
-	ns               string // lower-case namespace
-	nsID, pipeID     int32  // interned ns and pipeline tag (strings compare slowly)
+	nsID, pipeID     int32 // interned "n:namespace" (lower case) and "p:pipeline", or -1
 	private          bool
 	gated            bool
 	dead             bool
 	created, updated int64
 	downloads, likes int64
 	trending, params int64
-	pipeline         string
 	tags             []int32 // interned, sorted
 	changed          int     // change number of the last put
 }
@@ -206,28 +204,36 @@ func (x *searchIndex) docTerms(d *sdoc) []string {
 	for _, t := range d.tags {
 		out = append(out, "t:"+x.tagName[t])
 	}
-	if d.pipeline != "" {
-		out = append(out, "p:"+d.pipeline)
+	if d.pipeID >= 0 {
+		out = append(out, x.tagName[d.pipeID])
 	}
-	return append(out, "n:"+d.ns)
+	return append(out, x.tagName[d.nsID])
 }
 
 // put adds or replaces a document; the caller holds mu.
 func (x *searchIndex) put(sd meta.SearchDoc) {
 	r := &sd.Repo
-	d := sdoc{id: r.ID, typ: r.Type, lname: meta.LowerName(r.Namespace, r.Name), ns: strings.ToLower(r.Namespace),
+	d := sdoc{id: r.ID, typ: r.Type, lname: meta.LowerName(r.Namespace, r.Name),
 		private: r.Private, gated: r.Gated != "", created: r.CreatedAt.UnixMilli(), updated: r.UpdatedAt.UnixMilli(),
-		downloads: r.Downloads, likes: r.Likes, trending: r.Trending, params: sd.NumParameters, pipeline: sd.PipelineTag,
+		downloads: r.Downloads, likes: r.Likes, trending: r.Trending, params: sd.NumParameters,
 		tags: make([]int32, 0, len(sd.Tags))}
+	// The common type strings are shared, not one copy per document:
+	// fewer objects for the garbage collector to visit.
+	switch r.Type {
+	case meta.TypeModel:
+		d.typ = meta.TypeModel
+	case meta.TypeDataset:
+		d.typ = meta.TypeDataset
+	}
 	for _, t := range sd.Tags {
 		d.tags = append(d.tags, x.intern(t))
 	}
 	slices.Sort(d.tags)
 	d.tags = slices.Compact(d.tags)
-	d.nsID = x.intern("n:" + d.ns)
+	d.nsID = x.intern("n:" + strings.ToLower(r.Namespace))
 	d.pipeID = -1
-	if d.pipeline != "" {
-		d.pipeID = x.intern("p:" + d.pipeline)
+	if sd.PipelineTag != "" {
+		d.pipeID = x.intern("p:" + sd.PipelineTag)
 	}
 	d.changed = x.changeBase + len(x.changes)
 	if s, ok := x.slot[r.ID]; ok {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -37,44 +38,66 @@ func (h *Handler) whoami(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// repoJSON is the common part of repo info and list items.
-func repoJSON(l *hub.Listing) map[string]any {
+// repoRow is a repository as listings and info write it; the other
+// fields of model_info and of expanded listings are added to its map form
+// (repoJSON). Listings without them encode it directly, which costs a
+// fraction of encoding a map per row.
+type repoRow struct {
+	InternalID       string   `json:"_id"`
+	ID               string   `json:"id"`
+	Author           string   `json:"author"`
+	Private          bool     `json:"private"`
+	Gated            any      `json:"gated"` // false, "auto" or "manual"
+	Disabled         bool     `json:"disabled"`
+	Downloads        int64    `json:"downloads"`
+	DownloadsAllTime int64    `json:"downloadsAllTime"`
+	TrendingScore    int64    `json:"trendingScore"`
+	Likes            int64    `json:"likes"`
+	LastModified     string   `json:"lastModified"`
+	CreatedAt        string   `json:"createdAt"`
+	Tags             []string `json:"tags"`
+	ModelID          string   `json:"modelId,omitempty"`
+	PipelineTag      string   `json:"pipeline_tag,omitempty"`
+	LibraryName      string   `json:"library_name,omitempty"`
+	Sha              string   `json:"sha,omitempty"`
+}
+
+func listRow(l *hub.Listing) repoRow {
 	rp := &l.Repo
-	var gated any = false
+	row := repoRow{InternalID: rp.PublicID, ID: rp.FullName(), Author: rp.Namespace, Private: rp.Private, Gated: false,
+		Downloads: rp.Downloads, DownloadsAllTime: rp.DownloadsAllTime, TrendingScore: rp.Trending / 1000, Likes: rp.Likes,
+		LastModified: isoTime(rp.UpdatedAt), CreatedAt: isoTime(rp.CreatedAt), Tags: []string{}}
 	if rp.Gated != "" {
-		gated = rp.Gated
-	}
-	m := map[string]any{
-		"_id":              rp.PublicID,
-		"id":               rp.FullName(),
-		"author":           rp.Namespace,
-		"private":          rp.Private,
-		"gated":            gated,
-		"disabled":         false,
-		"downloads":        rp.Downloads,
-		"downloadsAllTime": rp.DownloadsAllTime,
-		"trendingScore":    rp.Trending / 1000,
-		"likes":            rp.Likes,
-		"lastModified":     isoTime(rp.UpdatedAt),
-		"createdAt":        isoTime(rp.CreatedAt),
-		"tags":             []string{},
+		row.Gated = rp.Gated
 	}
 	if rp.Type == hub.TypeModel {
-		m["modelId"] = rp.FullName()
+		row.ModelID = row.ID
 	}
 	if md := l.Meta; md != nil {
 		if md.Tags != nil {
-			m["tags"] = md.Tags
+			row.Tags = md.Tags
 		}
 		if rp.Type == hub.TypeModel {
-			if md.PipelineTag != "" {
-				m["pipeline_tag"] = md.PipelineTag
-			}
-			if md.LibraryName != "" {
-				m["library_name"] = md.LibraryName
-			}
+			row.PipelineTag, row.LibraryName = md.PipelineTag, md.LibraryName
 		}
-		m["sha"] = md.Sha.String()
+		row.Sha = md.Sha.String()
+	}
+	return row
+}
+
+// repoJSON is a repository's row as a map, for responses that add fields.
+func repoJSON(l *hub.Listing) map[string]any {
+	row := listRow(l)
+	v := reflect.ValueOf(row)
+	t := v.Type()
+	m := make(map[string]any, t.NumField()+8)
+	for i := range t.NumField() {
+		name, opts, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		f := v.Field(i)
+		if opts == "omitempty" && f.IsZero() {
+			continue
+		}
+		m[name] = f.Interface()
 	}
 	return m
 }
@@ -240,6 +263,20 @@ func (h *Handler) listRepos(typ string) server.HandlerFunc {
 		withCard := full || boolParam(qs, "cardData") || contains(expand, "cardData")
 		withConfig := full || boolParam(qs, "config") || contains(expand, "config") ||
 			contains(expand, "safetensors") || contains(expand, "gguf") || contains(expand, "baseModels")
+		withSiblings := full || contains(expand, "siblings")
+		if more {
+			c := hub.CursorOf(q.Sort, &rows[len(rows)-1])
+			b, _ := json.Marshal(listCursor{V: c.Value, I: c.ID, N: c.Name})
+			h.nextLink(w, r, "cursor", base64.RawURLEncoding.EncodeToString(b))
+		}
+		if !withCard && !withConfig && !withSiblings {
+			out := make([]repoRow, len(rows))
+			for i := range rows {
+				out[i] = listRow(&rows[i])
+			}
+			server.WriteJSON(w, r, http.StatusOK, out)
+			return nil
+		}
 		out := make([]map[string]any, 0, len(rows))
 		for i := range rows {
 			m := repoJSON(&rows[i])
@@ -249,7 +286,7 @@ func (h *Handler) listRepos(typ string) server.HandlerFunc {
 					delete(m, "cardData")
 				}
 			}
-			if (full || contains(expand, "siblings")) && rows[i].Meta != nil {
+			if withSiblings && rows[i].Meta != nil {
 				sib, err := h.hub.Siblings(r.Context(), &rows[i].Repo, rows[i].Meta.Sha)
 				if err == nil {
 					list := make([]wire.Sibling, 0, len(sib))
@@ -260,11 +297,6 @@ func (h *Handler) listRepos(typ string) server.HandlerFunc {
 				}
 			}
 			out = append(out, m)
-		}
-		if more {
-			c := hub.CursorOf(q.Sort, &rows[len(rows)-1])
-			b, _ := json.Marshal(listCursor{V: c.Value, I: c.ID, N: c.Name})
-			h.nextLink(w, r, "cursor", base64.RawURLEncoding.EncodeToString(b))
 		}
 		server.WriteJSON(w, r, http.StatusOK, out)
 		return nil
