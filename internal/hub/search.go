@@ -268,23 +268,19 @@ func (x *searchIndex) put(sd meta.SearchDoc) {
 	}
 }
 
-func (x *searchIndex) addGram(g [3]byte, s int32) {
-	l := addPosting(x.grams[g], s)
-	x.grams[g] = l
-	if b, ok := x.gramBits[g]; ok {
-		x.gramBits[g] = setBit(b, s)
-	} else if x.dense(l) {
-		x.gramBits[g] = bitsetOf(l)
-	}
-}
+func (x *searchIndex) addGram(g [3]byte, s int32) { addTo(x, x.grams, x.gramBits, g, s) }
 
-func (x *searchIndex) addTerm(t string, s int32) {
-	l := addPosting(x.terms[t], s)
-	x.terms[t] = l
-	if b, ok := x.termBits[t]; ok {
-		x.termBits[t] = setBit(b, s)
+func (x *searchIndex) addTerm(t string, s int32) { addTo(x, x.terms, x.termBits, t, s) }
+
+// addTo adds slot s to the posting list of k, and to its bitset, which it
+// gets once the list is dense.
+func addTo[K comparable](x *searchIndex, lists map[K][]int32, bits map[K][]uint64, k K, s int32) {
+	l := addPosting(lists[k], s)
+	lists[k] = l
+	if b, ok := bits[k]; ok {
+		bits[k] = setBit(b, s)
 	} else if x.dense(l) {
-		x.termBits[t] = bitsetOf(l)
+		bits[k] = bitsetOf(l)
 	}
 }
 
