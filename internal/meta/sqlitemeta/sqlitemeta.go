@@ -84,7 +84,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	var busy, logFrames, copied int
 	_ = db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &copied)
 	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isBusy, Search: search, CacheStatements: true,
-		TagsJSON: `(SELECT json_group_array(tag ORDER BY pos) FROM repo_tags t WHERE t.repo_id = r.id)`})}, nil
+		TagsJSON: `(SELECT json_group_array(tag) FROM (SELECT tag FROM repo_tags t WHERE t.repo_id = r.id ORDER BY pos))`})}, nil
 }
 
 func code(err error) int {

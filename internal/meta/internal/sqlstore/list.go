@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -169,10 +168,8 @@ func (o *ops) listings(ctx context.Context, tail string, args ...any) ([]meta.Li
 			if info.Valid {
 				m.Info = []byte(info.String)
 			}
-			if tags.Valid && tags.String != "[]" {
-				if err := json.Unmarshal([]byte(tags.String), &m.Tags); err != nil {
-					return nil, fmt.Errorf("list repos: tags of %d: %w", l.Repo.ID, err)
-				}
+			if m.Tags, err = decodeTags(tags); err != nil {
+				return nil, fmt.Errorf("list repos: %d: %w", l.Repo.ID, err)
 			}
 			l.Meta = m
 		}
@@ -208,7 +205,8 @@ func (o *ops) SearchDocs(ctx context.Context, since int64, after meta.DocCursor,
 	// The (changed_at, id) order follows the repos_changed index, so a
 	// refresh reads only the rows that changed.
 	from := max(since, after.ChangedAt)
-	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`, r.changed_at, COALESCE(m.pipeline_tag, ''), COALESCE(m.num_parameters, 0)
+	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`, r.changed_at, COALESCE(m.pipeline_tag, ''), COALESCE(m.num_parameters, 0),
+		`+o.d.TagsJSON+`
 		FROM repos r LEFT JOIN repo_meta m ON m.repo_id = r.id
 		WHERE r.changed_at >= $1 AND (r.changed_at > $2 OR r.id > $3)
 		ORDER BY r.changed_at, r.id LIMIT `+strconv.Itoa(limit), from, after.ChangedAt, after.ID)
@@ -217,27 +215,21 @@ func (o *ops) SearchDocs(ctx context.Context, since int64, after meta.DocCursor,
 	}
 	defer rows.Close()
 	var out []meta.SearchDoc
-	var ids []int64
 	for rows.Next() {
 		var s repoScan
 		var d meta.SearchDoc
-		if err := rows.Scan(append(s.dest(), &d.ChangedAt, &d.PipelineTag, &d.NumParameters)...); err != nil {
+		var tags sql.NullString
+		if err := rows.Scan(append(s.dest(), &d.ChangedAt, &d.PipelineTag, &d.NumParameters, &tags)...); err != nil {
 			return nil, fmt.Errorf("search docs: %w", err)
 		}
 		d.Repo = s.repo()
+		if d.Tags, err = decodeTags(tags); err != nil {
+			return nil, fmt.Errorf("search docs: %d: %w", d.Repo.ID, err)
+		}
 		out = append(out, d)
-		ids = append(ids, d.Repo.ID)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search docs: %w", err)
-	}
-	rows.Close()
-	tags, err := o.tagsOf(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		out[i].Tags = tags[out[i].Repo.ID]
 	}
 	return out, nil
 }

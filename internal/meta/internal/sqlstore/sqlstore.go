@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -641,11 +642,15 @@ func (o *ops) PutRepoMeta(ctx context.Context, repoID int64, m *meta.RepoMeta) e
 func (o *ops) GetRepoMeta(ctx context.Context, repoID int64) (*meta.RepoMeta, error) {
 	var m meta.RepoMeta
 	var sha []byte
-	var card, info sql.NullString
-	err := o.q.QueryRowContext(ctx, `SELECT sha, card_data, card_error, pipeline_tag, library_name, num_parameters, info
-		FROM repo_meta WHERE repo_id = $1`, repoID).Scan(&sha, &card, &m.CardError, &m.PipelineTag, &m.LibraryName, &m.NumParameters, &info)
+	var card, info, tags sql.NullString
+	err := o.q.QueryRowContext(ctx, `SELECT m.sha, m.card_data, m.card_error, m.pipeline_tag, m.library_name, m.num_parameters, m.info,
+		`+o.d.TagsJSON+` FROM repos r JOIN repo_meta m ON m.repo_id = r.id WHERE r.id = $1`, repoID).
+		Scan(&sha, &card, &m.CardError, &m.PipelineTag, &m.LibraryName, &m.NumParameters, &info, &tags)
 	if err != nil {
 		return nil, notFound(err, "repo meta")
+	}
+	if m.Tags, err = decodeTags(tags); err != nil {
+		return nil, fmt.Errorf("repo meta: %w", err)
 	}
 	copy(m.Sha[:], sha)
 	if card.Valid {
@@ -654,43 +659,19 @@ func (o *ops) GetRepoMeta(ctx context.Context, repoID int64) (*meta.RepoMeta, er
 	if info.Valid {
 		m.Info = []byte(info.String)
 	}
-	tags, err := o.tagsOf(ctx, []int64{repoID})
-	if err != nil {
-		return nil, err
-	}
-	m.Tags = tags[repoID]
 	return &m, nil
 }
 
-func (o *ops) tagsOf(ctx context.Context, ids []int64) (map[int64][]string, error) {
-	out := map[int64][]string{}
-	for start := 0; start < len(ids); start += statBatch {
-		chunk := ids[start:min(start+statBatch, len(ids))]
-		args := make([]any, len(chunk))
-		ph := make([]string, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-			ph[i] = "$" + strconv.Itoa(i+1)
-		}
-		rows, err := o.q.QueryContext(ctx, `SELECT repo_id, tag FROM repo_tags WHERE repo_id IN (`+strings.Join(ph, ",")+`) ORDER BY repo_id, pos`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("read tags: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var tag string
-			if err := rows.Scan(&id, &tag); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read tags: %w", err)
-			}
-			out[id] = append(out[id], tag)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("read tags: %w", err)
-		}
+// decodeTags reads a Dialect.TagsJSON column; no tags is nil.
+func decodeTags(col sql.NullString) ([]string, error) {
+	if !col.Valid || col.String == "[]" {
+		return nil, nil
 	}
-	return out, nil
+	var tags []string
+	if err := json.Unmarshal([]byte(col.String), &tags); err != nil {
+		return nil, fmt.Errorf("tags: %w", err)
+	}
+	return tags, nil
 }
 
 // ---- secrets
