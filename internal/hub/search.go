@@ -210,9 +210,19 @@ func (x *searchIndex) docTerms(d *sdoc) []string {
 	return append(out, x.tagName[d.nsID])
 }
 
-// put adds or replaces a document; the caller holds mu.
+// put adds or replaces a document, or marks it deleted; the caller holds
+// mu.
 func (x *searchIndex) put(sd meta.SearchDoc) {
 	r := &sd.Repo
+	if sd.Deleted {
+		if s, ok := x.slot[r.ID]; ok && !x.docs[s].dead {
+			d := &x.docs[s]
+			d.dead = true
+			// Its postings stay until a rebuild drops them.
+			x.stale += len(d.lname) + len(d.tags) + 2
+		}
+		return
+	}
 	d := sdoc{id: r.ID, typ: r.Type, lname: meta.LowerName(r.Namespace, r.Name),
 		private: r.Private, gated: r.Gated != "", created: r.CreatedAt.UnixMilli(), updated: r.UpdatedAt.UnixMilli(),
 		downloads: r.Downloads, likes: r.Likes, trending: r.Trending, params: sd.NumParameters,

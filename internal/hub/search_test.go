@@ -201,4 +201,16 @@ func TestSearchIndexRefresh(t *testing.T) {
 	if got := list(f.alice, "renamed"); got != "" {
 		t.Fatalf("deleted repo listed: %q", got)
 	}
+	// Counted out at once too: the deletion reaches the index as a
+	// tombstone, not only when a listing proposes the missing id.
+	f.create(t, RepoRef{TypeModel, "alice", "gone"}, false)
+	if n, err := f.s.CountRepos(ctx, f.alice, ListQuery{Type: TypeModel, Search: "gone"}); err != nil || n != 1 {
+		t.Fatalf("count before delete: %d %v", n, err)
+	}
+	if err := f.s.DeleteRepo(ctx, f.alice, RepoRef{TypeModel, "alice", "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.s.CountRepos(ctx, f.alice, ListQuery{Type: TypeModel, Search: "gone"}); err != nil || n != 0 {
+		t.Fatalf("deleted repo counted: %d %v", n, err)
+	}
 }

@@ -235,6 +235,8 @@ type SearchDoc struct {
 	NumParameters int64
 	Tags          []string
 	ChangedAt     int64 // Unix ms of the last write to the repository or its metadata
+	// Deleted marks a repository deleted at ChangedAt; only Repo.ID is set.
+	Deleted bool
 }
 
 // DocCursor is a position in SearchDocs' order.

@@ -844,4 +844,31 @@ func testSearchDocs(t *testing.T, s meta.Store) {
 	if len(ls) != 2 {
 		t.Fatalf("ReposByIDs owner %+v", ls)
 	}
+	// A deletion comes back as a tombstone, in stamp order, and paging
+	// goes past it.
+	stamp = changed[0].ChangedAt + 1
+	time.Sleep(5 * time.Millisecond)
+	must(t, s.DeleteRepo(ctx, pub.ID))
+	time.Sleep(5 * time.Millisecond)
+	_, err = s.SetLike(ctx, mkUser(t, s, "sdliker2").ID, priv.ID, true)
+	must(t, err)
+	changed, err = s.SearchDocs(ctx, stamp, meta.DocCursor{}, 10)
+	must(t, err)
+	if len(changed) != 2 || !changed[0].Deleted || changed[0].Repo.ID != pub.ID || changed[1].Deleted || changed[1].Repo.ID != priv.ID {
+		t.Fatalf("changes after a delete: %+v", changed)
+	}
+	rest, err := s.SearchDocs(ctx, stamp, meta.DocCursor{ChangedAt: changed[0].ChangedAt, ID: changed[0].Repo.ID}, 1)
+	must(t, err)
+	if len(rest) != 1 || rest[0].Repo.ID != priv.ID {
+		t.Fatalf("page after the tombstone: %+v", rest)
+	}
+	// Recreating the repository (SQLite may reuse its id) clears it.
+	again := mkRepo(t, s, meta.TypeModel, "sd", "public", false)
+	all, err = s.SearchDocs(ctx, 0, meta.DocCursor{}, 100)
+	must(t, err)
+	for _, d := range all {
+		if d.Deleted && d.Repo.ID == again.ID {
+			t.Fatalf("tombstone kept for a live repository: %+v", d)
+		}
+	}
 }

@@ -13,7 +13,8 @@ import (
 
 // copyTables lists the tables a hub's metadata lives in, parents first,
 // with their columns. Derived search structures (FTS tables, trigram
-// indexes) are rebuilt by the target's own schema.
+// indexes) are rebuilt by the target's own schema; the tombstones of
+// deleted repositories only matter to search indexes already running.
 var copyTables = []struct {
 	name    string
 	cols    string

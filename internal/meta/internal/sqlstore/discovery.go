@@ -82,6 +82,11 @@ func (o *ops) RefreshDownloads(ctx context.Context, today int64) error {
 	if _, err := o.q.ExecContext(ctx, `DELETE FROM downloads_daily WHERE day < $1 - 60`, today); err != nil {
 		return fmt.Errorf("refresh downloads: %w", err)
 	}
+	// Search indexes read deletions within seconds; a day covers any
+	// replica that was merely slow.
+	if _, err := o.q.ExecContext(ctx, `DELETE FROM repo_tombstones WHERE changed_at < $1`, ms(time.Now().Add(-24*time.Hour))); err != nil {
+		return fmt.Errorf("refresh downloads: tombstones: %w", err)
+	}
 	return nil
 }
 

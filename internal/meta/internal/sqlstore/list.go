@@ -1,9 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -230,6 +232,47 @@ func (o *ops) SearchDocs(ctx context.Context, since int64, after meta.DocCursor,
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search docs: %w", err)
+	}
+	rows.Close()
+	gone, err := o.tombstones(ctx, from, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	if len(gone) == 0 {
+		return out, nil
+	}
+	// Both lists are in (changed_at, id) order and hold the first limit of
+	// their kind after the cursor, so the first limit of the merge are the
+	// first limit of all.
+	out = append(out, gone...)
+	slices.SortStableFunc(out, func(a, b meta.SearchDoc) int {
+		if c := cmp.Compare(a.ChangedAt, b.ChangedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Repo.ID, b.Repo.ID)
+	})
+	return out[:min(len(out), limit)], nil
+}
+
+// tombstones returns the deletions in SearchDocs' window and order.
+func (o *ops) tombstones(ctx context.Context, from int64, after meta.DocCursor, limit int) ([]meta.SearchDoc, error) {
+	rows, err := o.q.QueryContext(ctx, `SELECT repo_id, changed_at FROM repo_tombstones
+		WHERE changed_at >= $1 AND (changed_at > $2 OR repo_id > $3)
+		ORDER BY changed_at, repo_id LIMIT `+strconv.Itoa(limit), from, after.ChangedAt, after.ID)
+	if err != nil {
+		return nil, fmt.Errorf("search docs: tombstones: %w", err)
+	}
+	defer rows.Close()
+	var out []meta.SearchDoc
+	for rows.Next() {
+		d := meta.SearchDoc{Deleted: true}
+		if err := rows.Scan(&d.Repo.ID, &d.ChangedAt); err != nil {
+			return nil, fmt.Errorf("search docs: tombstones: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search docs: tombstones: %w", err)
 	}
 	return out, nil
 }

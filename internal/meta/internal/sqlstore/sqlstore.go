@@ -329,6 +329,10 @@ func (o *ops) CreateRepo(ctx context.Context, r *meta.Repo) error {
 		r.Type, meta.LowerName(r.Namespace, r.Name)); err != nil {
 		return fmt.Errorf("create repo %s: clear redirect: %w", r.FullName(), err)
 	}
+	// SQLite may hand out the id of a deleted repository again.
+	if _, err := o.q.ExecContext(ctx, `DELETE FROM repo_tombstones WHERE repo_id = $1`, r.ID); err != nil {
+		return fmt.Errorf("create repo %s: clear tombstone: %w", r.FullName(), err)
+	}
 	return nil
 }
 
@@ -391,7 +395,14 @@ func (o *ops) DeleteRepo(ctx context.Context, id int64) error {
 			}
 		}
 		res, err := o.q.ExecContext(ctx, `DELETE FROM repos WHERE id = $1`, id)
-		return rowsOrNotFound(res, err, "delete repo "+strconv.FormatInt(id, 10))
+		if err := rowsOrNotFound(res, err, "delete repo "+strconv.FormatInt(id, 10)); err != nil {
+			return err
+		}
+		if _, err := o.q.ExecContext(ctx, `INSERT INTO repo_tombstones (repo_id, changed_at) VALUES ($1, $2)
+			ON CONFLICT (repo_id) DO UPDATE SET changed_at = excluded.changed_at`, id, ms(time.Now())); err != nil {
+			return fmt.Errorf("delete repo %d: tombstone: %w", id, err)
+		}
+		return nil
 	})
 }
 

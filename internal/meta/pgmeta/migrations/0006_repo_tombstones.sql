@@ -1,0 +1,9 @@
+-- Deleted repositories, stamped like changes: a deletion leaves no row in
+-- repos for the per-replica search indexes to read, so it is recorded here
+-- until every index has caught up (rows older than a day are dropped).
+
+CREATE TABLE repo_tombstones (
+    repo_id    BIGINT PRIMARY KEY,
+    changed_at BIGINT NOT NULL
+);
+CREATE INDEX repo_tombstones_changed ON repo_tombstones(changed_at);
