@@ -76,6 +76,7 @@ var allowed = map[string][]string{
 	"internal/blob/s3blob":         {"internal/blob"},
 	"internal/blob":                {},
 	"internal/testenv":             {},
+	"internal/testenv/storetest":   {"internal/meta/sqlitemeta", "internal/blob/fsblob"},
 	"internal/modelsig":            {},
 	"internal/openness":            {},
 	"internal/depstest":            {},

@@ -9,18 +9,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/agorahub/agora/internal/auth"
-	"github.com/agorahub/agora/internal/blob/fsblob"
 	"github.com/agorahub/agora/internal/gitobj"
 	"github.com/agorahub/agora/internal/gitobj/packfile"
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/meta"
-	"github.com/agorahub/agora/internal/meta/sqlitemeta"
 	"github.com/agorahub/agora/internal/server"
+	"github.com/agorahub/agora/internal/testenv/storetest"
 )
 
 func pkt(lines ...string) []byte {
@@ -139,16 +137,7 @@ type testHub struct {
 }
 
 func newTestHub(t testing.TB, cfg Config) *testHub {
-	dir := t.TempDir()
-	m, err := sqlitemeta.Open(t.Context(), filepath.Join(dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	b, err := fsblob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, b := storetest.Local(t)
 	lg := slog.New(slog.DiscardHandler)
 	svc, err := hub.New(t.Context(), lg, hub.DefaultConfig(), m, b)
 	if err != nil {

@@ -7,15 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/agorahub/agora/internal/auth"
-	"github.com/agorahub/agora/internal/blob/fsblob"
 	"github.com/agorahub/agora/internal/meta"
-	"github.com/agorahub/agora/internal/meta/sqlitemeta"
+	"github.com/agorahub/agora/internal/testenv/storetest"
 )
 
 type fixture struct {
@@ -39,16 +37,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 
 func newFixture(t *testing.T, mutate ...func(*Config)) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	m, err := sqlitemeta.Open(t.Context(), filepath.Join(dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	b, err := fsblob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, b := storetest.Local(t)
 	cfg := DefaultConfig()
 	cfg.LFSThreshold = 1 << 10
 	cfg.MaxRegularFile = 64 << 10

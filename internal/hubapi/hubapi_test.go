@@ -17,19 +17,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/agorahub/agora/internal/auth"
-	"github.com/agorahub/agora/internal/blob/fsblob"
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/hubapi"
 	"github.com/agorahub/agora/internal/meta"
-	"github.com/agorahub/agora/internal/meta/sqlitemeta"
 	"github.com/agorahub/agora/internal/modelsig"
 	"github.com/agorahub/agora/internal/server"
+	"github.com/agorahub/agora/internal/testenv/storetest"
 )
 
 type env struct {
@@ -41,16 +39,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	m, err := sqlitemeta.Open(t.Context(), filepath.Join(dir, "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	b, err := fsblob.Open(filepath.Join(dir, "b"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, b := storetest.Local(t)
 	lg := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := hub.DefaultConfig()
 	cfg.LFSThreshold, cfg.MaxRegularFile = 1<<10, 1<<20

@@ -7,18 +7,17 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/agorahub/agora/internal/auth"
-	"github.com/agorahub/agora/internal/blob/fsblob"
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/hubapi"
 	"github.com/agorahub/agora/internal/meta"
 	"github.com/agorahub/agora/internal/meta/sqlitemeta"
 	"github.com/agorahub/agora/internal/server"
+	"github.com/agorahub/agora/internal/testenv/storetest"
 	"github.com/agorahub/agora/internal/web"
 )
 
@@ -58,16 +57,7 @@ func newEnv(t testing.TB) *env {
 // newEnvWith serves the hub at public URL base.
 func newEnvWith(t testing.TB, base string) *env {
 	t.Helper()
-	dir := t.TempDir()
-	m, err := sqlitemeta.Open(t.Context(), filepath.Join(dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	b, err := fsblob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, b := storetest.Local(t)
 	lg := testLogger(t)
 	cfg := hub.DefaultConfig()
 	cfg.LFSThreshold = 1 << 10
