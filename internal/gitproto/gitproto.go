@@ -127,10 +127,7 @@ func writeError(w http.ResponseWriter, r *http.Request, p server.Problem) {
 	if p.Status == 499 {
 		return
 	}
-	msg := p.Msg
-	if p.Internal {
-		msg = "Internal error (request " + server.RequestID(r.Context()) + ")"
-	}
+	msg := p.Message(r)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(p.Status)

@@ -23,10 +23,7 @@ func writeLFSError(w http.ResponseWriter, r *http.Request, p server.Problem) {
 	if p.Status == 499 {
 		return
 	}
-	msg := p.Msg
-	if p.Internal {
-		msg = "Internal error (request " + server.RequestID(r.Context()) + ")"
-	}
+	msg := p.Message(r)
 	b, _ := json.Marshal(map[string]string{"message": msg, "request_id": server.RequestID(r.Context())})
 	w.Header().Set("Content-Type", lfsMediaType)
 	w.WriteHeader(p.Status)

@@ -92,6 +92,15 @@ func SetErrorHeaders(w http.ResponseWriter, p Problem) {
 	}
 }
 
+// Message is the text shown to the client: an internal error's cause
+// stays in the log, the client gets the request id to quote instead.
+func (p Problem) Message(r *http.Request) string {
+	if p.Internal {
+		return "Internal error (request " + RequestID(r.Context()) + ")"
+	}
+	return p.Msg
+}
+
 // WriteJSONError renders a Problem the way the Hub does: status, X-Error-*
 // headers and {"error": message}.
 func WriteJSONError(w http.ResponseWriter, r *http.Request, p Problem) {
@@ -99,9 +108,8 @@ func WriteJSONError(w http.ResponseWriter, r *http.Request, p Problem) {
 	if p.Status == 499 {
 		return
 	}
-	msg := p.Msg
+	msg := p.Message(r)
 	if p.Internal {
-		msg = "Internal error (request " + RequestID(r.Context()) + ")"
 		w.Header().Set("X-Error-Message", msg)
 	}
 	WriteJSON(w, r, p.Status, map[string]any{"error": msg})

@@ -447,10 +447,7 @@ func (h *Handler) renderProblem(w http.ResponseWriter, r *http.Request, p server
 		// A rename seen by a non-GET: the old name is gone.
 		p = server.Problem{Status: http.StatusNotFound, Msg: "Repository not found"}
 	}
-	ep := errorPage{Status: p.Status, Heading: http.StatusText(p.Status), Msg: p.Msg, SignIn: v.user == nil}
-	if p.Internal {
-		ep.Msg = "Internal error (request " + server.RequestID(r.Context()) + ")"
-	}
+	ep := errorPage{Status: p.Status, Heading: http.StatusText(p.Status), Msg: p.Message(r), SignIn: v.user == nil}
 	if p.Status == http.StatusNotFound {
 		ep.Heading = "Not found"
 	}
