@@ -85,15 +85,9 @@ func (h *Handler) withMoved(q *req, fn server.HandlerFunc) server.HandlerFunc {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return &hub.Error{Kind: hub.ErrRepoNotFound, Msg: "Repository not found"}
 		}
-		segs := server.Segments(r.URL.EscapedPath())
-		if q.nsIndex+1 >= len(segs) {
+		loc, ok := server.MovedPath(r, q.nsIndex, m.Namespace, m.Name)
+		if !ok {
 			return err
-		}
-		segs[q.nsIndex] = url.PathEscape(m.Namespace)
-		segs[q.nsIndex+1] = url.PathEscape(m.Name)
-		loc := "/" + strings.Join(segs, "/")
-		if r.URL.RawQuery != "" {
-			loc += "?" + r.URL.RawQuery
 		}
 		w.Header().Set("Location", loc)
 		server.WriteJSON(w, r, http.StatusTemporaryRedirect, map[string]any{"error": m.Msg})

@@ -88,6 +88,24 @@ func Segments(escapedPath string) []string {
 	return out
 }
 
+// MovedPath is r's path and query with the repository segments (the
+// namespace at nsIndex, the name after it) replaced by a new name, for
+// the redirects that follow a renamed repository; false when the path is
+// too short to hold them.
+func MovedPath(r *http.Request, nsIndex int, namespace, name string) (string, bool) {
+	segs := Segments(r.URL.EscapedPath())
+	if nsIndex+1 >= len(segs) {
+		return "", false
+	}
+	segs[nsIndex] = url.PathEscape(namespace)
+	segs[nsIndex+1] = url.PathEscape(name)
+	loc := "/" + strings.Join(segs, "/")
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	return loc, true
+}
+
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz", "/readyz", "/metrics":

@@ -341,17 +341,11 @@ func (h *Handler) followMove(w http.ResponseWriter, r *http.Request, a *repoAddr
 	if !isGet(r) {
 		return &hub.Error{Kind: hub.ErrRepoNotFound, Msg: "Repository not found"}
 	}
-	segs := server.Segments(r.URL.EscapedPath())
-	if a.nsIndex+1 >= len(segs) {
+	loc, ok := server.MovedPath(r, a.nsIndex, m.Namespace, m.Name)
+	if !ok {
 		return err
 	}
-	segs[a.nsIndex] = url.PathEscape(m.Namespace)
-	segs[a.nsIndex+1] = url.PathEscape(m.Name)
-	loc := h.prefix(r) + "/" + strings.Join(segs, "/")
-	if r.URL.RawQuery != "" {
-		loc += "?" + r.URL.RawQuery
-	}
-	http.Redirect(w, r, loc, http.StatusTemporaryRedirect)
+	http.Redirect(w, r, h.prefix(r)+loc, http.StatusTemporaryRedirect)
 	return nil
 }
 
