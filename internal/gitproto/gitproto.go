@@ -24,7 +24,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/agorahub/agora/internal/hub"
@@ -66,8 +65,10 @@ func New(lg *slog.Logger, srv *server.Server, h *hub.Service, cfg Config) *Handl
 // target is a matched request: the repository and the index of its
 // namespace segment (to rewrite the path of a renamed repository).
 type target struct {
-	ref     hub.RepoRef
-	nsIndex int
+	ref hub.RepoRef
+	// nsIndex is the index of the id's first segment, idSegs how many it
+	// has (1 for a canonical id without a namespace).
+	nsIndex, idSegs int
 }
 
 // Route implements server.Router: it claims /[datasets/]{ns}/{name}[.git]
@@ -86,17 +87,13 @@ func (h *Handler) Route(r *http.Request, segs []string) http.Handler {
 		return nil
 	}
 	s := segs[start:]
-	if len(s) < 3 {
-		return nil
-	}
-	ns, err1 := url.PathUnescape(s[0])
-	name, err2 := url.PathUnescape(s[1])
-	if err1 != nil || err2 != nil {
+	ns, name, n, ok := server.RepoSegments(s, hub.IsRouteKeyword, false)
+	if !ok || len(s) < n+1 {
 		return nil
 	}
 	name = strings.TrimSuffix(name, ".git")
-	t := &target{ref: hub.RepoRef{Type: typ, Namespace: ns, Name: name}, nsIndex: start}
-	rest := s[2:]
+	t := &target{ref: hub.RepoRef{Type: typ, Namespace: ns, Name: name}, nsIndex: start, idSegs: n}
+	rest := s[n:]
 	var route string
 	var fn server.HandlerFunc
 	switch {
@@ -159,17 +156,15 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, t *target, write 
 		// git follows a redirect of the first request and uses the new
 		// base URL for the rest.
 		segs := server.Segments(r.URL.EscapedPath())
-		segs[t.nsIndex] = url.PathEscape(m.Namespace)
 		name := m.Name
-		if strings.HasSuffix(segs[t.nsIndex+1], ".git") {
+		if strings.HasSuffix(segs[t.nsIndex+t.idSegs-1], ".git") {
 			name += ".git"
 		}
-		segs[t.nsIndex+1] = url.PathEscape(name)
-		loc := h.srv.BaseURL(r) + "/" + strings.Join(segs, "/")
-		if r.URL.RawQuery != "" {
-			loc += "?" + r.URL.RawQuery
+		loc, ok := server.MovedPath(r, t.nsIndex, t.idSegs, m.Namespace, name)
+		if !ok {
+			return nil, false, err
 		}
-		http.Redirect(w, r, loc, http.StatusTemporaryRedirect)
+		http.Redirect(w, r, h.srv.BaseURL(r)+loc, http.StatusTemporaryRedirect)
 		return nil, true, nil
 	}
 	return nil, false, err

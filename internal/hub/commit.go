@@ -74,6 +74,13 @@ func (s *Service) Commit(ctx context.Context, who *auth.Identity, ref RepoRef, r
 	if err != nil {
 		return nil, err
 	}
+	// The Hub checks a README's metadata on every commit that writes it,
+	// on any branch or pull request, with the rules of /api/validate-yaml.
+	if readme, ok := committedReadme(req.Ops); ok {
+		if err := checkCardMetadata(r.Type, readme); err != nil {
+			return nil, err
+		}
+	}
 	if req.ParentCommit != "" {
 		p := strings.ToLower(req.ParentCommit)
 		if len(p) < 4 || len(p) > 40 || strings.Trim(p, "0123456789abcdef") != "" {
@@ -92,16 +99,16 @@ func (s *Service) Commit(ctx context.Context, who *auth.Identity, ref RepoRef, r
 	if req.CreatePR {
 		return s.commitPR(ctx, who, r, req, ops, msg)
 	}
-	if !ValidRefName(req.Revision) {
+	refName, ok := commitTarget(req.Revision)
+	if !ok {
 		return nil, revisionNotFound(req.Revision)
 	}
-	refName := branchPrefix + req.Revision
 	unlock := s.commitLocks.lock(strconv.FormatInt(r.ID, 10) + "\x00" + refName)
 	defer unlock()
 	for attempt := 0; attempt < maxCommitAttempts; attempt++ {
 		head, err := s.meta.GetRef(ctx, r.ID, refName)
 		if errors.Is(err, meta.ErrNotFound) {
-			if gitobj.IsFullHexID(req.Revision) {
+			if gitobj.IsFullHexID(req.Revision) || isAbbrevID(req.Revision) {
 				return nil, errorf(ErrInvalid, "Commits can only be made to a branch, not to commit %s", req.Revision)
 			}
 			if _, terr := s.meta.GetRef(ctx, r.ID, tagPrefix+req.Revision); terr == nil {
@@ -113,12 +120,12 @@ func (s *Service) Commit(ctx context.Context, who *auth.Identity, ref RepoRef, r
 			return nil, fmt.Errorf("commit: read %s: %w", refName, err)
 		}
 		if req.ParentCommit != "" && !strings.HasPrefix(head.String(), req.ParentCommit) {
-			return nil, &Error{Kind: ErrStaleParent, Msg: "A commit has happened since. Please refresh and try again.", Commit: head.String()}
+			return nil, &Error{Kind: ErrStaleParent, Msg: staleParentMsg, Commit: head.String()}
 		}
-		id, err := s.tryCommit(ctx, who, r, refName, head, head, ops, msg, req.Revision == r.DefaultBranch)
+		id, err := s.tryCommit(ctx, who, r, refName, head, head, ops, msg, refName == branchPrefix+r.DefaultBranch)
 		if errors.Is(err, meta.ErrConflict) {
 			if req.ParentCommit != "" {
-				return nil, &Error{Kind: ErrStaleParent, Msg: "A commit has happened since. Please refresh and try again."}
+				return nil, &Error{Kind: ErrStaleParent, Msg: staleParentMsg}
 			}
 			// Lost the race to another replica or process: back off a
 			// little and rebuild on the new head.
@@ -133,14 +140,39 @@ func (s *Service) Commit(ctx context.Context, who *auth.Identity, ref RepoRef, r
 	return nil, errorf(ErrConflict, "The branch %s is changing too fast: try again", req.Revision)
 }
 
-// commitPR commits on top of req.Revision into a new refs/pr/N.
+// staleParentMsg is the Hub's word-for-word answer to a commit whose
+// parentCommit is no longer the head (scripts match on it).
+const staleParentMsg = "The branch was updated since you opened this page. Please refresh and try again."
+
+// commitTarget is the ref a commit to revision rev moves: a branch (by
+// name or as refs/heads/…) or an existing pull request's refs/pr/N, which
+// is how clients update a PR (upload_file(revision="refs/pr/1")).
+func commitTarget(rev string) (string, bool) {
+	if prNumber.MatchString(rev) {
+		return rev, true
+	}
+	if b, ok := strings.CutPrefix(rev, branchPrefix); ok {
+		rev = b
+	}
+	if !ValidRefName(rev) {
+		return "", false
+	}
+	return branchPrefix + rev, true
+}
+
+// commitPR commits on top of branch req.Revision into a new refs/pr/N. A
+// pull request's base is a branch, as on the Hub: a commit id, tag or
+// another PR is not found.
 func (s *Service) commitPR(ctx context.Context, who *auth.Identity, r *meta.Repo, req CommitRequest, ops []preparedOp, msg string) (*CommitResult, error) {
 	base, err := s.resolve(ctx, r, req.Revision)
 	if err != nil {
 		return nil, err
 	}
+	if _, isBranch := base.Branch(); !isBranch {
+		return nil, revisionNotFound(req.Revision)
+	}
 	if req.ParentCommit != "" && !strings.HasPrefix(base.Commit.String(), req.ParentCommit) {
-		return nil, &Error{Kind: ErrStaleParent, Msg: "A commit has happened since. Please refresh and try again."}
+		return nil, &Error{Kind: ErrStaleParent, Msg: staleParentMsg}
 	}
 	for attempt := 0; attempt < maxCommitAttempts; attempt++ {
 		refs, err := s.meta.ListRefs(ctx, r.ID)
@@ -180,7 +212,7 @@ func (s *Service) prepareOps(ctx context.Context, r *meta.Repo, in []CommitOp) (
 			p.Path = strings.TrimSuffix(op.Path, "/")
 		}
 		if err := gitobj.ValidatePath(p.Path); err != nil {
-			return nil, errorf(ErrInvalid, "Invalid path %q: %s", op.Path, strings.TrimPrefix(err.Error(), gitobj.ErrInvalid.Error()+": "))
+			return nil, invalidPath(op.Path, err)
 		}
 		switch op.Kind {
 		case OpFile:
@@ -245,6 +277,11 @@ func (s *Service) tryCommit(ctx context.Context, who *auth.Identity, r *meta.Rep
 			err = ed.Put(ctx, op.Path, mode, op.blob.ID())
 		case OpDeleteFile:
 			err = ed.Delete(ctx, op.Path)
+			if errors.Is(err, gitobj.ErrPathNotFound) {
+				// The Hub deletes a folder named by a deletedFile operation
+				// (CommitOperationDelete without a trailing slash sends one).
+				err = ed.DeleteDir(ctx, op.Path)
+			}
 			if errors.Is(err, gitobj.ErrPathNotFound) {
 				return gitobj.ZeroID, &Error{Kind: ErrEntryNotFound, Msg: fmt.Sprintf("A file with this name doesn't exist: %s", op.Path), Commit: parent.String()}
 			}
@@ -316,7 +353,10 @@ func (s *Service) SuperSquash(ctx context.Context, who *auth.Identity, ref RepoR
 	if err != nil {
 		return gitobj.ZeroID, err
 	}
-	refName := branchPrefix + branch
+	refName, ok := commitTarget(branch)
+	if !ok {
+		return gitobj.ZeroID, revisionNotFound(branch)
+	}
 	head, err := s.meta.GetRef(ctx, r.ID, refName)
 	if errors.Is(err, meta.ErrNotFound) {
 		if _, terr := s.meta.GetRef(ctx, r.ID, tagPrefix+branch); terr == nil {
@@ -343,7 +383,7 @@ func (s *Service) SuperSquash(ctx context.Context, who *auth.Identity, ref RepoR
 		return tx.UpdateRef(ctx, r.ID, refName, head, obj.ID())
 	})
 	if errors.Is(err, meta.ErrConflict) {
-		return gitobj.ZeroID, &Error{Kind: ErrStaleParent, Msg: "A commit has happened since. Please refresh and try again."}
+		return gitobj.ZeroID, &Error{Kind: ErrStaleParent, Msg: staleParentMsg}
 	}
 	if err != nil {
 		return gitobj.ZeroID, fmt.Errorf("super-squash: %w", err)

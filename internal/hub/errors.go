@@ -3,6 +3,9 @@ package hub
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/agorahub/agora/internal/gitobj"
 )
 
 // The domain's error kinds. Every error the Service returns to a caller
@@ -16,7 +19,10 @@ var (
 	ErrRevisionNotFound = fmt.Errorf("revision %w", ErrNotFound)
 	ErrEntryNotFound    = fmt.Errorf("entry %w", ErrNotFound)
 
-	ErrInvalid         = errors.New("invalid request")
+	ErrInvalid = errors.New("invalid request")
+	// ErrInvalidPath: a file path the repository cannot hold (the Hub
+	// answers these with 422, not 400).
+	ErrInvalidPath     = fmt.Errorf("%w: path", ErrInvalid)
 	ErrConflict        = errors.New("conflict")
 	ErrStaleParent     = errors.New("parent commit is not the head")
 	ErrForbidden       = errors.New("forbidden")
@@ -87,4 +93,9 @@ func repoNotFound() *Error {
 
 func revisionNotFound(rev string) *Error {
 	return errorf(ErrRevisionNotFound, "Invalid rev id: %s", rev)
+}
+
+// invalidPath is the error for a path that gitobj.ValidatePath refused.
+func invalidPath(path string, err error) *Error {
+	return errorf(ErrInvalidPath, "Invalid path %q: %s", path, strings.TrimPrefix(err.Error(), gitobj.ErrInvalid.Error()+": "))
 }

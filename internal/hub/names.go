@@ -13,8 +13,36 @@ type RepoRef struct {
 	Name      string
 }
 
-// FullName returns "namespace/name".
-func (r RepoRef) FullName() string { return r.Namespace + "/" + r.Name }
+// FullName returns "namespace/name", or the name alone for a canonical
+// repository without a namespace ("gpt2").
+func (r RepoRef) FullName() string {
+	if r.Namespace == "" {
+		return r.Name
+	}
+	return r.Namespace + "/" + r.Name
+}
+
+// routeKeywords are the words that follow a repository id in the URLs of
+// the API, downloads, LFS and git. A canonical id has one segment, so
+// "/api/models/gpt2/refs" would also read as the repository "gpt2/refs":
+// the routers take the keyword reading, and no repository may be named
+// like a keyword.
+var routeKeywords = map[string]bool{
+	// /api/{type}/{id}/…
+	"revision": true, "tree": true, "paths-info": true, "refs": true, "commits": true, "preupload": true,
+	"commit": true, "branch": true, "tag": true, "settings": true, "auth-check": true, "super-squash": true,
+	"like": true, "likers": true, "lineage": true, "xet-read-token": true, "xet-write-token": true,
+	"discussions": true, "lfs-files": true, "user-access-request": true, "treesize": true, "scan": true,
+	"compare": true, "resource-group": true, "jwt": true, "parquet": true, "croissant": true,
+	"notebook": true, "sql-console": true,
+	// /{id}/… downloads, LFS and git
+	"resolve": true, "raw": true, "blob": true, "info": true, "git-upload-pack": true, "git-receive-pack": true,
+	"edit": true, "upload": true, "delete": true,
+}
+
+// IsRouteKeyword reports whether an escaped path segment is a route
+// keyword (see routeKeywords).
+func IsRouteKeyword(seg string) bool { return routeKeywords[seg] }
 
 // reservedNamespaces collide with routes of the API, git and the web UI.
 var reservedNamespaces = map[string]bool{
@@ -61,11 +89,16 @@ func checkRepoRef(r RepoRef) error {
 	if r.Type != meta.TypeModel && r.Type != meta.TypeDataset {
 		return errorf(ErrInvalid, "Repository type %q is not supported (model or dataset)", r.Type)
 	}
-	if !ValidNamespace(r.Namespace) {
+	// An empty namespace is a canonical id ("gpt2"); only admins own it
+	// (checkNamespaceWrite).
+	if r.Namespace != "" && !ValidNamespace(r.Namespace) {
 		return errorf(ErrInvalid, "Invalid namespace %q: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, no '--' or '..', at most 96 characters, not a reserved word", r.Namespace)
 	}
 	if !ValidName(r.Name) {
 		return errorf(ErrInvalid, "Invalid repository name %q: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, no '--' or '..', at most 96 characters, not ending in .git", r.Name)
+	}
+	if routeKeywords[strings.ToLower(r.Name)] || r.Namespace == "" && reservedNamespaces[strings.ToLower(r.Name)] {
+		return errorf(ErrInvalid, "Invalid repository name %q: it is a reserved word of the hub's URLs", r.Name)
 	}
 	return nil
 }

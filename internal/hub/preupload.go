@@ -88,7 +88,7 @@ func (s *Service) Preupload(ctx context.Context, who *auth.Identity, ref RepoRef
 	var existing []Entry
 	for _, f := range files {
 		if err := gitobj.ValidatePath(f.Path); err != nil {
-			return nil, gitobj.ZeroID, errorf(ErrInvalid, "Invalid path %q", f.Path)
+			return nil, gitobj.ZeroID, invalidPath(f.Path, err)
 		}
 		res := PreuploadResult{Path: f.Path}
 		res.LFS = f.Size > 0 && (attrs.IsLFS(f.Path) || f.Size > s.cfg.LFSThreshold || bytes.IndexByte(f.Sample, 0) >= 0)

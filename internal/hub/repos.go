@@ -126,11 +126,6 @@ func checkNamespaceWrite(who *auth.Identity, namespace string) error {
 	return nil
 }
 
-// systemSignature signs commits the hub makes itself.
-func systemSignature(now time.Time) gitobj.Signature {
-	return gitobj.Signature{Name: "system", Email: "system@agora.invalid", When: now.UTC()}
-}
-
 // CreateRepo creates a repository with an initial commit on "main" that
 // holds a .gitattributes like the Hub's (and any initial files).
 func (s *Service) CreateRepo(ctx context.Context, who *auth.Identity, ref RepoRef, opts CreateRepoOptions) (*Repo, error) {
@@ -150,7 +145,7 @@ func (s *Service) CreateRepo(ctx context.Context, who *auth.Identity, ref RepoRe
 	var total int64
 	for _, f := range files {
 		if err := gitobj.ValidatePath(f.Path); err != nil {
-			return nil, errorf(ErrInvalid, "Invalid path %q: %v", f.Path, strings.TrimPrefix(err.Error(), gitobj.ErrInvalid.Error()+": "))
+			return nil, invalidPath(f.Path, err)
 		}
 		if int64(len(f.Content)) > s.cfg.MaxRegularFile {
 			return nil, errorf(ErrTooLarge, "File %s is larger than %d bytes: upload it with LFS after creating the repository", f.Path, s.cfg.MaxRegularFile)
@@ -170,7 +165,8 @@ func (s *Service) CreateRepo(ctx context.Context, who *auth.Identity, ref RepoRe
 		return nil, fmt.Errorf("create repo %s: %w", ref.FullName(), err)
 	}
 	objs.add(trees...)
-	sig := systemSignature(now)
+	// The creator authors the first commit, as on the Hub.
+	sig := signatureOf(who, now)
 	c := gitobj.Object{Kind: gitobj.KindCommit, Data: (&gitobj.Commit{Tree: root, Author: sig, Committer: sig, Message: "initial commit\n"}).Encode()}
 	objs.add(c)
 	derived, err := s.derive(ctx, objs, r, c.ID())
@@ -210,7 +206,7 @@ func (s *Service) CreateRepo(ctx context.Context, who *auth.Identity, ref RepoRe
 		return tx.PutRepoMeta(ctx, r.ID, derived)
 	})
 	if errors.Is(err, meta.ErrConflict) {
-		return nil, errorf(ErrConflict, "You already created this %s repo: %s", ref.Type, ref.FullName())
+		return nil, errorf(ErrConflict, "You already created this %s repo", ref.Type)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create repo %s: %w", ref.FullName(), err)
@@ -255,7 +251,7 @@ func (s *Service) MoveRepo(ctx context.Context, who *auth.Identity, from, to Rep
 	}
 	err = s.meta.RenameRepo(ctx, r.ID, to.Namespace, to.Name)
 	if errors.Is(err, meta.ErrConflict) {
-		return errorf(ErrConflict, "A %s repository named %s already exists", to.Type, to.FullName())
+		return errorf(ErrConflict, "A %s repository called %s already exists", to.Type, to.FullName())
 	}
 	if err != nil {
 		return fmt.Errorf("move repo %s: %w", from.FullName(), err)

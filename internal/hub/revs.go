@@ -73,7 +73,34 @@ func (s *Service) resolve(ctx context.Context, r *meta.Repo, rev string) (Revisi
 		}
 		return Revision{Commit: c, Ref: name}, nil
 	}
+	if isAbbrevID(rev) {
+		// Like git rev-parse: a ref of that name wins (above), then exactly
+		// one commit must carry the prefix; two or more is ambiguous and
+		// answered as not found rather than guessed.
+		ids, err := s.meta.ObjectsByPrefix(ctx, r.ID, gitobj.KindCommit, strings.ToLower(rev), 2)
+		if err != nil {
+			return Revision{}, fmt.Errorf("resolve %s: %w", rev, err)
+		}
+		if len(ids) == 1 {
+			return Revision{Commit: ids[0]}, nil
+		}
+	}
 	return Revision{}, revisionNotFound(rev)
+}
+
+// isAbbrevID reports whether rev is an abbreviated commit id: 7 to 39 hex
+// digits (git's default abbreviation is 7).
+func isAbbrevID(rev string) bool {
+	if len(rev) < 7 || len(rev) >= 40 {
+		return false
+	}
+	for i := 0; i < len(rev); i++ {
+		c := rev[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // peel follows annotated tags to the commit they name.
@@ -206,7 +233,7 @@ func (s *Service) CreateBranch(ctx context.Context, who *auth.Identity, ref Repo
 		}
 	}
 	if errors.Is(err, meta.ErrConflict) {
-		return errorf(ErrConflict, "Reference already exists: branch %s", branch)
+		return errorf(ErrConflict, "Reference %s already exists", name)
 	}
 	if err != nil {
 		return fmt.Errorf("create branch %s: %w", branch, err)
@@ -244,7 +271,7 @@ func (s *Service) DeleteBranch(ctx context.Context, who *auth.Identity, ref Repo
 		return err
 	}
 	if branch == r.DefaultBranch {
-		return errorf(ErrForbidden, "Cannot delete the default branch %s", branch)
+		return errorf(ErrForbidden, "Cannot delete %s%s", branchPrefix, branch)
 	}
 	return s.deleteRef(ctx, r, branchPrefix+branch, "branch "+branch)
 }
@@ -277,12 +304,14 @@ func (s *Service) CreateTag(ctx context.Context, who *auth.Identity, ref RepoRef
 	if err != nil {
 		return err
 	}
-	if !ValidRefName(tag) {
-		return errorf(ErrInvalid, "Invalid tag name %q", tag)
-	}
+	// The revision first, as on the Hub: a missing revision is a 404 even
+	// when the tag name is also bad.
 	rv, err := s.resolve(ctx, r, rev)
 	if err != nil {
 		return err
+	}
+	if !ValidRefName(tag) {
+		return errorf(ErrInvalid, "Invalid tag name %q", tag)
 	}
 	target := rv.Commit
 	if message != "" {
@@ -302,7 +331,7 @@ func (s *Service) CreateTag(ctx context.Context, who *auth.Identity, ref RepoRef
 	}
 	err = s.meta.UpdateRef(ctx, r.ID, name, gitobj.ZeroID, target)
 	if errors.Is(err, meta.ErrConflict) {
-		return errorf(ErrConflict, "Tag %s already exists", tag)
+		return errorf(ErrConflict, "Reference %s already exists", name)
 	}
 	if err != nil {
 		return fmt.Errorf("create tag %s: %w", tag, err)

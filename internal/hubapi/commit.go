@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/agorahub/agora/internal/formats/card"
 	"github.com/agorahub/agora/internal/hub"
@@ -190,23 +192,96 @@ func (h *Handler) commit(q *req, rev string) server.HandlerFunc {
 	}
 }
 
-// validateYAML answers the Python client's README check: 200 with no
-// errors, or 400 with the YAML problem. The reply is JSON in both cases,
-// since the client parses it before looking at the status.
+// validateYAML answers the README check of the Python client, which
+// calls it two ways. HfApi (upload_folder, create_commit) posts JSON
+// {"content", "repoType"}, reads the JSON reply whatever the status to
+// warn about "warnings", and on a 400 raises "Invalid metadata in
+// README.md." with each of "errors" as a "- message" line.
+// RepoCard.validate posts the same fields as a form with Accept:
+// text/plain and raises the text of a 400 as it is, so that form answers
+// in "- Error: ..." lines. The checks are [card.Validate]'s, the ones a
+// commit of README.md must also pass.
 func (h *Handler) validateYAML(w http.ResponseWriter, r *http.Request) error {
+	content, repoType, err := readValidateYAML(w, r)
+	if err != nil {
+		return err
+	}
+	errs, warns := card.Validate(card.Parse([]byte(content)), repoType)
+	status := http.StatusOK
+	if len(errs) > 0 {
+		status = http.StatusBadRequest
+	}
+	if prefersText(r.Header.Get("Accept")) {
+		var b strings.Builder
+		for _, e := range errs {
+			fmt.Fprintf(&b, "- Error: %s\n", e)
+		}
+		for _, m := range warns {
+			fmt.Fprintf(&b, "- Warning: %s\n", m)
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+		w.WriteHeader(status)
+		if r.Method != http.MethodHead {
+			io.WriteString(w, b.String())
+		}
+		return nil
+	}
+	server.WriteJSON(w, r, status, map[string]any{"errors": yamlMessages(errs), "warnings": yamlMessages(warns)})
+	return nil
+}
+
+// yamlMessages wraps messages as the objects the client reads "message"
+// from; never nil, so that JSON shows empty lists rather than null.
+func yamlMessages(msgs []string) []map[string]string {
+	out := make([]map[string]string, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, map[string]string{"message": m})
+	}
+	return out
+}
+
+// readValidateYAML reads the fields of a validate-yaml request from a
+// form (RepoCard.validate) or a JSON body (HfApi).
+func readValidateYAML(w http.ResponseWriter, r *http.Request) (content, repoType string, err error) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/x-www-form-urlencoded", "multipart/form-data":
+		r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+		if ct == "multipart/form-data" {
+			err = r.ParseMultipartForm(maxJSONBody)
+		} else {
+			err = r.ParseForm()
+		}
+		if err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				return "", "", err
+			}
+			return "", "", &hub.Error{Kind: hub.ErrInvalid, Msg: "Invalid form body: " + err.Error()}
+		}
+		return r.PostFormValue("content"), r.PostFormValue("repoType"), nil
+	}
 	var body struct {
 		Content  string `json:"content"`
 		RepoType string `json:"repoType"`
 	}
 	if err := decodeJSON(w, r, &body); err != nil {
-		return err
+		return "", "", err
 	}
-	c := card.Parse([]byte(body.Content))
-	if c.Err != nil {
-		server.WriteJSON(w, r, http.StatusBadRequest, map[string]any{
-			"errors": []map[string]string{{"message": c.Err.Error()}}, "warnings": []any{}})
-		return nil
+	return body.Content, body.RepoType, nil
+}
+
+// prefersText reports whether an Accept header asks for text/plain before
+// JSON (RepoCard.validate sends exactly "text/plain").
+func prefersText(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, _ := strings.Cut(part, ";")
+		switch strings.ToLower(strings.TrimSpace(mt)) {
+		case "text/plain":
+			return true
+		case "application/json", "application/*":
+			return false
+		}
 	}
-	server.WriteJSON(w, r, http.StatusOK, map[string]any{"errors": []any{}, "warnings": []any{}})
-	return nil
+	return false
 }

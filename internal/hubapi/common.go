@@ -69,7 +69,7 @@ func listParam(q url.Values, name string) []string {
 // repoURL is the repository's web address, as commitUrl and create answers
 // give it.
 func (h *Handler) repoURL(r *http.Request, ref hub.RepoRef) string {
-	return h.srv.BaseURL(r) + webPrefix(ref.Type) + "/" + ref.Namespace + "/" + ref.Name
+	return h.srv.BaseURL(r) + webPrefix(ref.Type) + "/" + ref.FullName()
 }
 
 // withMoved wraps a repository route: when the repository was renamed, a
@@ -85,7 +85,7 @@ func (h *Handler) withMoved(q *req, fn server.HandlerFunc) server.HandlerFunc {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return &hub.Error{Kind: hub.ErrRepoNotFound, Msg: "Repository not found"}
 		}
-		loc, ok := server.MovedPath(r, q.nsIndex, m.Namespace, m.Name)
+		loc, ok := server.MovedPath(r, q.nsIndex, q.idSegs, m.Namespace, m.Name)
 		if !ok {
 			return err
 		}

@@ -108,8 +108,10 @@ func (h *Handler) Route(r *http.Request, segs []string) http.Handler {
 type req struct {
 	ref  hub.RepoRef
 	rest []string // escaped segments after the repository
-	// nsIndex is the index of the namespace segment in the full path.
-	nsIndex int
+	// nsIndex is the index of the repository id's first segment in the
+	// full path, idSegs how many segments it has (2, or 1 for a
+	// canonical id without a namespace).
+	nsIndex, idSegs int
 }
 
 func (h *Handler) routeAPI(r *http.Request, s []string) *route {
@@ -155,6 +157,9 @@ func (h *Handler) routeAPI(r *http.Request, s []string) *route {
 				return &route{name: "signing-keys", fn: h.deleteKey(s[2])}
 			}
 		}
+		if len(s) >= 2 && (s[1] == "webhooks" || s[1] == "billing" || s[1] == "notifications") {
+			return unsupported("This hub does not implement /api/settings/" + s[1] + " yet")
+		}
 		return nil
 	case "validate-yaml":
 		return &route{name: "validate-yaml", fn: h.validateYAML}
@@ -177,6 +182,9 @@ func (h *Handler) routeAPI(r *http.Request, s []string) *route {
 	}
 	typ, ok := apiTypes[s[0]]
 	if !ok {
+		if notYet[s[0]] {
+			return unsupported("This hub does not implement /api/" + s[0] + " yet")
+		}
 		return nil
 	}
 	if len(s) == 1 {
@@ -185,20 +193,44 @@ func (h *Handler) routeAPI(r *http.Request, s []string) *route {
 		}
 		return nil
 	}
-	if len(s) < 3 {
+	ns, name, n, ok := server.RepoSegments(s[1:], hub.IsRouteKeyword, true)
+	if !ok {
 		return nil
 	}
-	ns, ok1 := unescape(s[1])
-	name, ok2 := unescape(s[2])
-	if !ok1 || !ok2 {
-		return nil
-	}
-	q := &req{ref: hub.RepoRef{Type: typ, Namespace: ns, Name: name}, rest: s[3:], nsIndex: 2}
+	q := &req{ref: hub.RepoRef{Type: typ, Namespace: ns, Name: name}, rest: s[1+n:], nsIndex: 2, idSegs: n}
 	rt := h.routeRepoAPI(r, q)
+	if rt == nil && hub.IsRouteKeyword(firstOr(q.rest, "")) {
+		// A known route word with a method or arguments it does not take:
+		// the Hub's clients read JSON errors, not a bare router 404.
+		rt = &route{name: "notfound", fn: func(http.ResponseWriter, *http.Request) error {
+			return &hub.Error{Kind: hub.ErrNotFound, Msg: "Not found: " + r.Method + " " + r.URL.Path}
+		}}
+	}
 	if rt != nil {
 		rt.q = q
 	}
 	return rt
+}
+
+// notYet are the /api/{word} families the Hub's clients call that this hub
+// does not implement: they answer 501 with a message, not a bare 404.
+var notYet = map[string]bool{
+	"collections": true, "papers": true, "daily_papers": true, "posts": true, "jobs": true,
+	"scheduled-jobs": true, "notifications": true, "blog": true, "buckets": true,
+	"inference-endpoints": true, "organizations": true, "webhooks": true, "resolve-cache": true,
+}
+
+func unsupported(msg string) *route {
+	return &route{name: "unsupported", fn: func(http.ResponseWriter, *http.Request) error {
+		return &hub.Error{Kind: hub.ErrUnsupported, Msg: msg}
+	}}
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) == 0 {
+		return def
+	}
+	return s[0]
 }
 
 func (h *Handler) routeRepoAPI(r *http.Request, q *req) *route {
@@ -247,10 +279,15 @@ func (h *Handler) routeRepoAPI(r *http.Request, q *req) *route {
 		return &route{name: "xet", fn: func(http.ResponseWriter, *http.Request) error {
 			return &hub.Error{Kind: hub.ErrUnsupported, Msg: "This hub does not support Xet storage: set HF_HUB_DISABLE_XET=1 to upload with git-lfs"}
 		}}
-	case kw == "discussions" || kw == "lfs-files" || kw == "duplicate":
-		return &route{name: "unsupported", fn: func(http.ResponseWriter, *http.Request) error {
-			return &hub.Error{Kind: hub.ErrUnsupported, Msg: "This endpoint is not supported by this hub yet"}
-		}}
+	case kw == "discussions":
+		return unsupported("Discussions and pull-request pages are not supported by this hub yet (commits with create_pr=1 do create refs/pr/N)")
+	case kw == "user-access-request":
+		return unsupported("Access requests for gated repositories are not supported by this hub yet")
+	case kw == "lfs-files":
+		return unsupported("Listing and deleting LFS files is not supported by this hub yet")
+	case kw == "resource-group" || kw == "scan" || kw == "treesize" || kw == "compare" || kw == "jwt" ||
+		kw == "parquet" || kw == "croissant" || kw == "notebook" || kw == "sql-console":
+		return unsupported("This hub does not implement /" + kw + " yet")
 	}
 	return nil
 }
@@ -297,15 +334,13 @@ func (h *Handler) routeWeb(r *http.Request, s []string) *route {
 		return nil
 	}
 	s = s[start:]
-	if len(s) < 3 {
+	// A canonical id ("gpt2") is followed by a keyword: resolve, raw, or
+	// info after "gpt2.git".
+	ns, name, n, ok := server.RepoSegments(s, hub.IsRouteKeyword, false)
+	if !ok || len(s) < n+1 {
 		return nil
 	}
-	ns, ok1 := unescape(s[0])
-	name, ok2 := unescape(s[1])
-	if !ok1 || !ok2 {
-		return nil
-	}
-	q := &req{ref: hub.RepoRef{Type: typ, Namespace: ns, Name: name}, rest: s[2:], nsIndex: start}
+	q := &req{ref: hub.RepoRef{Type: typ, Namespace: ns, Name: name}, rest: s[n:], nsIndex: start, idSegs: n}
 	m := r.Method
 	get := m == http.MethodGet || m == http.MethodHead
 	if base, isGit := strings.CutSuffix(name, ".git"); isGit {

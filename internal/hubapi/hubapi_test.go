@@ -35,6 +35,7 @@ type env struct {
 	url   string
 	alice string // write token
 	bob   string
+	store meta.Store
 }
 
 func newEnv(t *testing.T) *env {
@@ -54,7 +55,7 @@ func newEnv(t *testing.T) *env {
 	srv.Mount(hubapi.New(lg, srv, svc, hubapi.Config{}))
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, url: ts.URL}
+	e := &env{t: t, url: ts.URL, store: m}
 	tok := func(name string) string {
 		u := &meta.User{Name: name}
 		if err := m.CreateUser(t.Context(), u); err != nil {
@@ -277,8 +278,8 @@ func TestCommitBadInput(t *testing.T) {
 		{"two headers", ndjson(header("a", ""), header("b", ""), file("a", "b")), 400},
 		{"unknown key", ndjson(header("a", ""), map[string]any{"key": "copy", "value": map[string]any{}}), 400},
 		{"bad base64", ndjson(header("a", ""), map[string]any{"key": "file", "value": map[string]any{"path": "a", "content": "!!!", "encoding": "base64"}}), 400},
-		{"dotdot path", ndjson(header("a", ""), file("../etc/passwd", "x")), 400},
-		{"git path", ndjson(header("a", ""), file(".git/hooks/pre-commit", "x")), 400},
+		{"dotdot path", ndjson(header("a", ""), file("../etc/passwd", "x")), 422},
+		{"git path", ndjson(header("a", ""), file(".git/hooks/pre-commit", "x")), 422},
 		{"stale parent", ndjson(header("a", strings.Repeat("0", 40)), file("a", "b")), 412},
 		{"bad parent", ndjson(header("a", "zz"), file("a", "b")), 400},
 		{"lfs not uploaded", ndjson(header("a", ""), map[string]any{"key": "lfsFile", "value": map[string]any{"path": "w.bin", "algo": "sha256", "oid": strings.Repeat("a", 64), "size": 3}}), 400},

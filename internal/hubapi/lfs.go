@@ -81,7 +81,7 @@ func (h *Handler) lfsBatch(q *req) server.HandlerFunc {
 			return err
 		}
 		base := h.srv.BaseURL(r)
-		verify := base + webPrefix(q.ref.Type) + "/" + q.ref.Namespace + "/" + q.ref.Name + ".git/info/lfs/verify"
+		verify := base + webPrefix(q.ref.Type) + "/" + q.ref.FullName() + ".git/info/lfs/verify"
 		var verifyHeader map[string]string
 		if a := r.Header.Get("Authorization"); a != "" {
 			verifyHeader = map[string]string{"Authorization": a}

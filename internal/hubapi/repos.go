@@ -2,6 +2,7 @@ package hubapi
 
 import (
 	"encoding/base64"
+	"errors"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -37,6 +38,11 @@ func refFromBody(r *http.Request, name string, org *string, typ string) (hub.Rep
 	}
 	if a, b, ok := strings.Cut(name, "/"); ok {
 		ns, name = a, b
+	}
+	if org != nil && *org == "" && ns == "" {
+		// An explicit empty organization names a canonical repository
+		// without a namespace ("gpt2"), which only admins may create.
+		return hub.RepoRef{Type: t, Namespace: "", Name: name}, nil
 	}
 	if ns == "" {
 		id := server.Identity(r.Context())
@@ -82,6 +88,14 @@ func (h *Handler) createRepo(w http.ResponseWriter, r *http.Request) error {
 		opts.Files = append(opts.Files, hub.InitialFile{Path: f.Path, Content: content})
 	}
 	rp, err := h.hub.CreateRepo(r.Context(), server.Identity(r.Context()), ref, opts)
+	if errors.Is(err, hub.ErrConflict) {
+		// create_repo(exist_ok=True) treats the 409 as success and reads
+		// the repository's url from its body.
+		p := server.Classify(err)
+		server.SetErrorHeaders(w, p)
+		server.WriteJSON(w, r, p.Status, map[string]any{"error": p.Msg, "url": h.repoURL(r, ref)})
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -84,8 +84,14 @@ type Repo struct {
 	Likes            int64
 }
 
-// FullName returns "namespace/name".
-func (r *Repo) FullName() string { return r.Namespace + "/" + r.Name }
+// FullName returns "namespace/name", or the name alone for a canonical
+// repository without a namespace.
+func (r *Repo) FullName() string {
+	if r.Namespace == "" {
+		return r.Name
+	}
+	return r.Namespace + "/" + r.Name
+}
 
 // Ref is a git ref of a repository ("refs/heads/main", "refs/tags/v1",
 // "refs/pr/1"…) and the object it points at.
@@ -290,6 +296,10 @@ type Objects interface {
 	// StatObjects describes the objects among ids that exist; missing ones
 	// are absent from the map.
 	StatObjects(ctx context.Context, repoID int64, ids []gitobj.ID) (map[gitobj.ID]ObjectInfo, error)
+	// ObjectsByPrefix returns the ids of up to limit objects of kind in
+	// repository repoID whose hex id starts with prefix (1 to 40 lowercase
+	// hex digits), in id order; abbreviated commit ids resolve through it.
+	ObjectsByPrefix(ctx context.Context, repoID int64, kind gitobj.Kind, prefix string, limit int) ([]gitobj.ID, error)
 }
 
 // Refs stores refs with compare-and-swap updates.

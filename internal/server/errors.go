@@ -35,6 +35,7 @@ var errorTable = []struct {
 	{hub.ErrMoved, http.StatusTemporaryRedirect, ""},
 	{hub.ErrGatedSignIn, http.StatusUnauthorized, "GatedRepo"},
 	{hub.ErrGated, http.StatusForbidden, "GatedRepo"},
+	{hub.ErrInvalidPath, http.StatusUnprocessableEntity, ""},
 	{hub.ErrInvalid, http.StatusBadRequest, ""},
 	{hub.ErrUnauthenticated, http.StatusUnauthorized, ""},
 	{hub.ErrForbidden, http.StatusForbidden, ""},

@@ -88,18 +88,49 @@ func Segments(escapedPath string) []string {
 	return out
 }
 
-// MovedPath is r's path and query with the repository segments (the
-// namespace at nsIndex, the name after it) replaced by a new name, for
-// the redirects that follow a renamed repository; false when the path is
-// too short to hold them.
-func MovedPath(r *http.Request, nsIndex int, namespace, name string) (string, bool) {
+// RepoSegments reads a repository id at the start of segs (escaped path
+// segments): "namespace/name", or a canonical id without a namespace
+// ("gpt2") when the segment after it is a route keyword (isKeyword) or
+// when allowAlone and it is the last segment. It returns the decoded
+// namespace ("" for a canonical id) and name, and how many segments the id
+// used (1 or 2). Repository names equal to a keyword are refused at
+// creation, so the two readings never compete.
+func RepoSegments(segs []string, isKeyword func(string) bool, allowAlone bool) (namespace, name string, n int, ok bool) {
+	switch {
+	case len(segs) == 0:
+		return "", "", 0, false
+	case len(segs) == 1 && allowAlone, len(segs) >= 2 && isKeyword(segs[1]):
+		name, err := url.PathUnescape(segs[0])
+		if err != nil || name == "" {
+			return "", "", 0, false
+		}
+		return "", name, 1, true
+	case len(segs) >= 2:
+		ns, err1 := url.PathUnescape(segs[0])
+		name, err2 := url.PathUnescape(segs[1])
+		if err1 != nil || err2 != nil {
+			return "", "", 0, false
+		}
+		return ns, name, 2, true
+	}
+	return "", "", 0, false
+}
+
+// MovedPath is r's path and query with the repository segments (n of
+// them from index: a namespace and a name, or a canonical name alone)
+// replaced by a new id, for the redirects that follow a renamed
+// repository; false when the path is too short to hold them.
+func MovedPath(r *http.Request, index, n int, namespace, name string) (string, bool) {
 	segs := Segments(r.URL.EscapedPath())
-	if nsIndex+1 >= len(segs) {
+	if n < 1 || index+n > len(segs) {
 		return "", false
 	}
-	segs[nsIndex] = url.PathEscape(namespace)
-	segs[nsIndex+1] = url.PathEscape(name)
-	loc := "/" + strings.Join(segs, "/")
+	id := []string{url.PathEscape(name)}
+	if namespace != "" {
+		id = []string{url.PathEscape(namespace), url.PathEscape(name)}
+	}
+	out := append(append(append([]string{}, segs[:index]...), id...), segs[index+n:]...)
+	loc := "/" + strings.Join(out, "/")
 	if r.URL.RawQuery != "" {
 		loc += "?" + r.URL.RawQuery
 	}

@@ -126,6 +126,9 @@ func repoPath(r *hub.Repo) string {
 
 func refPath(ref hub.RepoRef) string {
 	p := "/" + url.PathEscape(ref.Namespace) + "/" + url.PathEscape(ref.Name)
+	if ref.Namespace == "" {
+		p = "/" + url.PathEscape(ref.Name)
+	}
 	if ref.Type == hub.TypeDataset {
 		return "/datasets" + p
 	}

@@ -341,7 +341,7 @@ func (h *Handler) followMove(w http.ResponseWriter, r *http.Request, a *repoAddr
 	if !isGet(r) {
 		return &hub.Error{Kind: hub.ErrRepoNotFound, Msg: "Repository not found"}
 	}
-	loc, ok := server.MovedPath(r, a.nsIndex, m.Namespace, m.Name)
+	loc, ok := server.MovedPath(r, a.nsIndex, 2, m.Namespace, m.Name)
 	if !ok {
 		return err
 	}

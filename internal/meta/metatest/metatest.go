@@ -261,6 +261,39 @@ func testObjects(t *testing.T, s meta.Store) {
 	if len(st) != len(many) {
 		t.Fatalf("StatObjects found %d of %d", len(st), len(many))
 	}
+
+	// Abbreviated ids: every prefix length, odd ones included, finds the
+	// object and only objects of the kind asked for and of this repository.
+	target := many[7].ID().String()
+	for n := 1; n <= 40; n++ {
+		got, err := s.ObjectsByPrefix(ctx, r.ID, gitobj.KindBlob, target[:n], 2000)
+		must(t, err)
+		found := false
+		for _, g := range got {
+			if !strings.HasPrefix(g.String(), target[:n]) {
+				t.Fatalf("ObjectsByPrefix(%s) returned %s", target[:n], g)
+			}
+			found = found || g.String() == target
+		}
+		if !found {
+			t.Fatalf("ObjectsByPrefix(%s) misses %s", target[:n], target)
+		}
+		if n == 40 && len(got) != 1 {
+			t.Fatalf("ObjectsByPrefix(full id) = %d ids", len(got))
+		}
+	}
+	if got, err := s.ObjectsByPrefix(ctx, r.ID, gitobj.KindCommit, target[:8], 10); err != nil || len(got) != 0 {
+		t.Fatalf("ObjectsByPrefix(commit kind) = %v, %v", got, err)
+	}
+	if got, err := s.ObjectsByPrefix(ctx, other.ID, gitobj.KindBlob, target, 10); err != nil || len(got) != 0 {
+		t.Fatalf("ObjectsByPrefix(other repo) = %v, %v", got, err)
+	}
+	if _, err := s.ObjectsByPrefix(ctx, r.ID, gitobj.KindBlob, "", 2); err == nil {
+		t.Fatal("ObjectsByPrefix(\"\") succeeded")
+	}
+	if got, err := s.ObjectsByPrefix(ctx, r.ID, gitobj.KindBlob, "0", 3); err != nil || len(got) > 3 {
+		t.Fatalf("ObjectsByPrefix limit: %v, %v", got, err)
+	}
 }
 
 func id(s string) gitobj.ID { return gitobj.Hash(gitobj.KindCommit, []byte(s)) }

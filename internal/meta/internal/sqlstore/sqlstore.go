@@ -475,6 +475,67 @@ func (o *ops) GetObject(ctx context.Context, repoID int64, id gitobj.ID) (gitobj
 // thousands are not.
 const statBatch = 100
 
+func (o *ops) ObjectsByPrefix(ctx context.Context, repoID int64, kind gitobj.Kind, prefix string, limit int) ([]gitobj.ID, error) {
+	lo, hi, err := prefixRange(prefix)
+	if err != nil {
+		return nil, err
+	}
+	// Both engines compare blobs/bytea bytewise, so an abbreviated id is a
+	// range scan of the primary key.
+	rows, err := o.q.QueryContext(ctx, `SELECT oid FROM objects
+		WHERE repo_id = $1 AND oid >= $2 AND oid <= $3 AND kind = $4 ORDER BY oid LIMIT $5`,
+		repoID, lo[:], hi[:], int(kind), limit)
+	if err != nil {
+		return nil, fmt.Errorf("objects by prefix %s: %w", prefix, err)
+	}
+	defer rows.Close()
+	var out []gitobj.ID
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("objects by prefix %s: %w", prefix, err)
+		}
+		var id gitobj.ID
+		copy(id[:], raw)
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("objects by prefix %s: %w", prefix, err)
+	}
+	return out, nil
+}
+
+// prefixRange turns a hex prefix into the lowest and highest ids that
+// start with it.
+func prefixRange(prefix string) (lo, hi gitobj.ID, err error) {
+	if len(prefix) == 0 || len(prefix) > 2*len(lo) {
+		return lo, hi, fmt.Errorf("objects by prefix: bad prefix length %d", len(prefix))
+	}
+	for i := range hi {
+		hi[i] = 0xff
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := prefix[i]
+		var v byte
+		switch {
+		case c >= '0' && c <= '9':
+			v = c - '0'
+		case c >= 'a' && c <= 'f':
+			v = c - 'a' + 10
+		default:
+			return lo, hi, fmt.Errorf("objects by prefix: %q is not lowercase hex", prefix)
+		}
+		if i%2 == 0 {
+			lo[i/2] = v << 4
+			hi[i/2] = v<<4 | 0x0f
+		} else {
+			lo[i/2] |= v
+			hi[i/2] = lo[i/2]
+		}
+	}
+	return lo, hi, nil
+}
+
 func (o *ops) StatObjects(ctx context.Context, repoID int64, ids []gitobj.ID) (map[gitobj.ID]meta.ObjectInfo, error) {
 	out := make(map[gitobj.ID]meta.ObjectInfo, len(ids))
 	for start := 0; start < len(ids); start += statBatch {
