@@ -35,6 +35,11 @@ commands:
   scan PATH...          scan local files or folders for dangerous pickles; exit 1 on findings
   rescan [--all]        queue every file for a new security scan (after a scanner upgrade)
   migrate-store         copy a hub to other stores (e.g. SQLite + files to PostgreSQL + S3), verifying every blob
+  fsck [REPO...]        check refs, objects, LFS content, metadata and scans; exit 1 on problems (--repair, --rehash)
+  gc                    delete LFS content no repository references (--grace 24h, --dry-run)
+  backup DIR            back the embedded default up into DIR while it runs (incremental for blobs)
+  restore DIR           restore a backup into an empty data directory and check it
+  quota set NS SIZE     limit what namespace NS stores (quota show NS, quota list)
 
 Run "agora <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --data is AGORA_DATA, --lfs-threshold is
@@ -62,6 +67,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRescan(ctx, args[1:], stdout, stderr)
 	case "migrate-store":
 		err = cmdMigrateStore(ctx, args[1:], stdout, stderr)
+	case "fsck":
+		err = cmdFsck(ctx, args[1:], stdout, stderr)
+	case "gc":
+		err = cmdGC(ctx, args[1:], stdout, stderr)
+	case "backup":
+		err = cmdBackup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		err = cmdRestore(ctx, args[1:], stdout, stderr)
+	case "quota":
+		err = cmdQuota(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

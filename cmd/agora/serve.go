@@ -16,6 +16,7 @@ import (
 	"github.com/agorahub/agora/internal/gitproto"
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/hubapi"
+	"github.com/agorahub/agora/internal/limits"
 	"github.com/agorahub/agora/internal/server"
 	"github.com/agorahub/agora/internal/web"
 )
@@ -55,11 +56,14 @@ type serveConfig struct {
 	scanWorkers     *int64
 	signingRoots    *string
 	debugAddr       *string
+	gcInterval      *time.Duration
+	gcGrace         *time.Duration
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("serve", stderr)
 	st := addStoreFlags(f)
+	lim := addLimitFlags(f)
 	def := hub.DefaultConfig()
 	c := serveConfig{
 		addr:            f.string("addr", "127.0.0.1:8080", "address to listen on"),
@@ -81,6 +85,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		scanWorkers:     f.size("scan-workers", 2, "files scanned in parallel by this process"),
 		signingRoots:    f.string("signing-roots", "", "PEM file of CA certificates that certificate-based model signatures (model.sig) must chain to"),
 		debugAddr:       f.string("debug-addr", "", "serve Go profiling endpoints (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060 (default: off)"),
+		gcInterval:      f.duration("gc-interval", 0, "delete unreferenced LFS content this often, like agora gc (default: off)"),
+		gcGrace:         f.duration("gc-grace", hub.DefaultGCGrace, "grace period of --gc-interval collections (see agora gc --grace)"),
 	}
 	if err := f.parse(args); err != nil {
 		return err
@@ -122,6 +128,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.UploadURLTTL < time.Minute {
 		return fmt.Errorf("--upload-url-ttl must be at least 1m")
 	}
+	scfg := server.Config{Addr: *c.addr, PublicURL: *c.publicURL, TrustProxy: *c.trustProxy, ShutdownTimeout: *c.shutdownTimeout}
+	rateCfg, err := lim.apply(&scfg)
+	if err != nil {
+		return err
+	}
 
 	ms, err := openMeta(ctx, st.dbURL())
 	if err != nil {
@@ -136,10 +147,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(lg, server.Config{Addr: *c.addr, PublicURL: *c.publicURL, TrustProxy: *c.trustProxy, ShutdownTimeout: *c.shutdownTimeout},
-		svc, []server.Check{{Name: "metadata", Fn: ms.Ping}, {Name: "blobs", Fn: bs.Ping}})
+	srv, err := server.New(lg, scfg, svc, []server.Check{{Name: "metadata", Fn: ms.Ping}, {Name: "blobs", Fn: bs.Ping}})
 	if err != nil {
 		return err
+	}
+	var rl *limits.Limiter
+	if lim.on() {
+		rl = limits.New(lg, rateCfg, ms)
+		srv.SetRateLimiter(rl)
 	}
 	srv.Mount(hubapi.New(lg, srv, svc, hubapi.Config{ProxyDownloads: *c.blobsProxy}))
 	srv.Mount(gitproto.New(lg, srv, svc, gitproto.Config{MaxPushSize: *c.maxPush}))
@@ -151,7 +166,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { svc.RunBackground(bg); close(bgDone) }()
 	go func() { svc.RunScanners(bg, int(*c.scanWorkers)); close(scanDone) }()
 	go func() { svc.RunSearchIndex(bg); close(indexDone) }()
-	defer func() { stopBG(); <-bgDone; <-scanDone; <-indexDone }()
+	limitsDone := make(chan struct{})
+	go func() {
+		if rl != nil {
+			rl.Run(bg) // flushes its last counts when bg ends
+		}
+		close(limitsDone)
+	}()
+	defer func() { stopBG(); <-bgDone; <-scanDone; <-indexDone; <-limitsDone }()
+	if *c.gcInterval > 0 {
+		gcCtx, stopGC := context.WithCancel(bg)
+		gcDone := make(chan struct{})
+		go func() { runGC(gcCtx, lg, svc, *c.gcGrace, *c.gcInterval); close(gcDone) }()
+		defer func() { stopGC(); <-gcDone }()
+	}
 
 	if sw, ok := bs.(interface {
 		Sweep(context.Context, time.Time) error

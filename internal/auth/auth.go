@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/agorahub/agora/internal/meta"
 )
@@ -83,6 +84,9 @@ func Authenticate(ctx context.Context, st tokenStore, s Secret) (*Identity, erro
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if tok.Expired(time.Now()) || user.IsOrg() {
+		return nil, ErrInvalidCredentials
 	}
 	return &Identity{User: user, Token: tok, Role: tok.Role}, nil
 }

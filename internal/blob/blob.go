@@ -40,6 +40,10 @@ var (
 type Info struct {
 	OID  string // SHA-256, 64 lowercase hex
 	Size int64
+	// ModTime is when the object was published, as the backend records
+	// it; Stat and List set it (garbage collection spares recent
+	// objects), other methods may leave it zero.
+	ModTime time.Time
 }
 
 // File is an open object. For the filesystem store it is the *os.File

@@ -53,18 +53,20 @@ func isStd(p string) bool {
 // internal packages it may import. "*" allows any.
 var allowed = map[string][]string{
 	"cmd/agora":                    {"*"},
-	"internal/server":              {"internal/hub", "internal/auth"},
+	"internal/server":              {"internal/hub", "internal/auth", "internal/limits"},
 	"internal/hubapi":              {"internal/server", "internal/hub", "internal/wire", "internal/gitobj", "internal/formats/card"},
 	"internal/gitproto":            {"internal/server", "internal/hub", "internal/gitobj", "internal/gitobj/packfile"},
 	"internal/web":                 {"internal/server", "internal/hub", "internal/wire", "internal/gitobj", "internal/formats/card"},
 	"internal/wire":                {},
 	"internal/client":              {"internal/wire"},
-	"internal/hub":                 {"internal/meta", "internal/blob", "internal/gitobj", "internal/gitattr", "internal/auth", "internal/formats/", "internal/scan", "internal/modelsig", "internal/openness"},
+	"internal/hub":                 {"internal/meta", "internal/blob", "internal/gitobj", "internal/gitobj/fsck", "internal/gitattr", "internal/auth", "internal/access", "internal/formats/", "internal/scan", "internal/modelsig", "internal/openness"},
+	"internal/access":              {"internal/meta"},
 	"internal/auth":                {"internal/meta"},
 	"internal/scan":                {"internal/formats/"},
 	"internal/formats/":            {},
 	"internal/gitobj":              {},
 	"internal/gitobj/packfile":     {"internal/gitobj"},
+	"internal/gitobj/fsck":         {"internal/gitobj"},
 	"internal/gitattr":             {},
 	"internal/meta/internal/":      {"internal/meta", "internal/gitobj"},
 	"internal/meta/metatest":       {"internal/meta", "internal/gitobj"},
@@ -75,10 +77,12 @@ var allowed = map[string][]string{
 	"internal/blob/fsblob":         {"internal/blob"},
 	"internal/blob/s3blob":         {"internal/blob"},
 	"internal/blob":                {},
+	"internal/limits":              {"internal/meta"},
 	"internal/testenv":             {},
 	"internal/testenv/storetest":   {"internal/meta/sqlitemeta", "internal/blob/fsblob"},
 	"internal/modelsig":            {},
 	"internal/openness":            {},
+	"internal/xet":                 {},
 	"internal/depstest":            {},
 	"e2e":                          {"*"},
 	"bench":                        {"*"},
@@ -145,6 +149,8 @@ var heavy = map[string]string{
 	"github.com/yuin/goldmark":     "internal/web",
 	"github.com/microcosm-cc/":     "internal/web",
 	"github.com/go-git/":           "internal/gitproto",
+	"lukechampine.com/blake3":      "internal/xet",
+	"github.com/pierrec/lz4":       "internal/xet",
 }
 
 func TestThirdPartyConfined(t *testing.T) {
@@ -172,7 +178,7 @@ func TestNoHTTPBelowHandlers(t *testing.T) {
 		sp := short(p.ImportPath)
 		below := strings.HasPrefix(sp, "internal/hub") && sp != "internal/hubapi" ||
 			strings.HasPrefix(sp, "internal/meta") || strings.HasPrefix(sp, "internal/formats") ||
-			sp == "internal/auth" || sp == "internal/scan" || sp == "internal/gitobj" ||
+			sp == "internal/auth" || sp == "internal/access" || sp == "internal/scan" || sp == "internal/gitobj" ||
 			sp == "internal/blob" || sp == "internal/blob/fsblob"
 		if !below {
 			continue

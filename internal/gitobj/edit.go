@@ -134,9 +134,14 @@ func (e *Editor) markDirty(ctx context.Context, dir string) error {
 	return nil
 }
 
-// Put writes a blob entry at path, creating parent directories. The path
-// must already be valid ([ValidatePath]).
+// Put writes a blob entry at path, creating parent directories. A path
+// that [ValidatePath] refuses is an [ErrInvalid] error: the Editor is the
+// last door before a name is written into a tree, so it never writes one
+// that git's fsck would refuse.
 func (e *Editor) Put(ctx context.Context, path string, mode Mode, id ID) error {
+	if err := ValidatePath(path); err != nil {
+		return err
+	}
 	dir, base := splitPath(path)
 	n, err := e.walk(ctx, dir, true)
 	if err != nil {

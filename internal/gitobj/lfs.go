@@ -86,9 +86,12 @@ const (
 )
 
 // ValidatePath checks a path inside a repository: relative, '/'-separated,
-// valid UTF-8, no empty, "." or ".." segments, no ".git" segment (in any
-// case, since checkouts on case-insensitive file systems would write into
-// the git directory), no backslash and no control characters.
+// valid UTF-8, no empty, "." or ".." segments, no backslash and no control
+// characters. No segment may be one that some file system resolves to
+// ".git" ([IsDotGit]: "GIT", "git~1", ".git.", ".g\u200cit"…), since a
+// checkout would write into the git directory there; and ".gitmodules" and
+// ".gitattributes" (in any spelling) may only be files, as git's fsck
+// refuses them as folders.
 func ValidatePath(p string) error {
 	bad := func(why string) error { return fmt.Errorf("%w: path %q %s", ErrInvalid, p, why) }
 	switch {
@@ -108,14 +111,20 @@ func ValidatePath(p string) error {
 			return bad("contains a control character")
 		}
 	}
-	for seg := range strings.SplitSeq(p, "/") {
+	for rest := p; rest != ""; {
+		seg, after, isDir := strings.Cut(rest, "/")
+		rest = after
 		switch {
-		case seg == "":
+		case seg == "" || isDir && rest == "":
 			return bad("has an empty segment")
 		case seg == "." || seg == "..":
 			return bad("has a relative segment")
-		case strings.EqualFold(strings.TrimRight(seg, ". "), ".git"):
+		case strings.EqualFold(seg, ".git"):
 			return bad("has a .git segment")
+		case IsDotGit(seg):
+			return bad("has a segment that Windows or macOS reads as .git (" + strconv.Quote(seg) + ")")
+		case isDir && (IsDotGitmodules(seg) || IsDotGitattributes(seg)):
+			return bad("uses " + strconv.Quote(seg) + " as a folder, which git reserves for a file")
 		case len(seg) > MaxComponentLen:
 			return bad("has a segment longer than 255 bytes")
 		}

@@ -23,8 +23,9 @@ type Token = meta.Token
 
 // Token roles.
 const (
-	RoleRead  = meta.RoleRead
-	RoleWrite = meta.RoleWrite
+	RoleRead        = meta.RoleRead
+	RoleWrite       = meta.RoleWrite
+	RoleFineGrained = meta.RoleFineGrained
 )
 
 // SignIn checks a user name and password (web sign-in).
@@ -115,50 +116,6 @@ func requireUser(who *auth.Identity) error {
 		return errorf(ErrUnauthenticated, "You must be signed in")
 	}
 	return nil
-}
-
-// ListTokens returns the caller's tokens.
-func (s *Service) ListTokens(ctx context.Context, who *auth.Identity) ([]Token, error) {
-	if err := requireUser(who); err != nil {
-		return nil, err
-	}
-	return s.meta.ListTokens(ctx, who.User.ID)
-}
-
-// CreateToken creates a token for the caller and returns its secret, which
-// is shown once and never stored.
-func (s *Service) CreateToken(ctx context.Context, who *auth.Identity, name, role string) (*Token, auth.Secret, error) {
-	if err := requireUser(who); err != nil {
-		return nil, "", err
-	}
-	if who.Token != nil && who.Token.Role != meta.RoleWrite {
-		return nil, "", errorf(ErrForbidden, "A read token cannot create tokens")
-	}
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return nil, "", errorf(ErrInvalid, "A token needs a name of at most 100 characters")
-	}
-	if role != meta.RoleRead && role != meta.RoleWrite {
-		return nil, "", errorf(ErrInvalid, "Token role must be read or write")
-	}
-	secret := auth.NewTokenSecret()
-	t := &meta.Token{UserID: who.User.ID, Name: name, Hash: auth.HashToken(secret), Role: role}
-	if err := s.meta.CreateToken(ctx, t); err != nil {
-		return nil, "", fmt.Errorf("create token: %w", err)
-	}
-	return t, secret, nil
-}
-
-// DeleteToken revokes one of the caller's tokens.
-func (s *Service) DeleteToken(ctx context.Context, who *auth.Identity, id int64) error {
-	if err := requireUser(who); err != nil {
-		return err
-	}
-	err := s.meta.DeleteToken(ctx, who.User.ID, id)
-	if errors.Is(err, meta.ErrNotFound) {
-		return errorf(ErrNotFound, "No such token")
-	}
-	return err
 }
 
 // UserProfile returns a public user record by name.

@@ -96,6 +96,9 @@ func (s *Service) Commit(ctx context.Context, who *auth.Identity, ref RepoRef, r
 	if d := strings.TrimSpace(req.Description); d != "" {
 		msg += "\n" + d + "\n"
 	}
+	if err := checkCommitMessage(msg); err != nil {
+		return nil, err
+	}
 	if req.CreatePR {
 		return s.commitPR(ctx, who, r, req, ops, msg)
 	}
@@ -228,7 +231,7 @@ func (s *Service) prepareOps(ctx context.Context, r *meta.Repo, in []CommitOp) (
 			if !gitobj.ValidSHA256(op.OID) {
 				return nil, errorf(ErrInvalid, "Invalid LFS oid %q for %s: expected 64 lowercase hex digits", op.OID, op.Path)
 			}
-			size, err := s.meta.LFSObject(ctx, r.ID, op.OID)
+			size, err := s.useLFSObject(ctx, r.ID, op.OID)
 			if errors.Is(err, meta.ErrNotFound) {
 				return nil, errorf(ErrInvalid, "LFS object %s for %s was not uploaded to this repository: upload it first", op.OID, op.Path)
 			}
@@ -249,6 +252,9 @@ func (s *Service) prepareOps(ctx context.Context, r *meta.Repo, in []CommitOp) (
 		case OpDeleteFile, OpDeleteFolder:
 		default:
 			return nil, errorf(ErrInvalid, "Unknown commit operation")
+		}
+		if err := checkFileContent(p.Path, p.blob); err != nil {
+			return nil, err
 		}
 		out = append(out, p)
 	}
@@ -373,6 +379,9 @@ func (s *Service) SuperSquash(ctx context.Context, who *auth.Identity, ref RepoR
 	}
 	if strings.TrimSpace(message) == "" {
 		message = "Super-squash branch '" + branch + "'"
+	}
+	if err := checkCommitMessage(message); err != nil {
+		return gitobj.ZeroID, err
 	}
 	sig := signatureOf(who, time.Now())
 	obj := gitobj.Object{Kind: gitobj.KindCommit, Data: (&gitobj.Commit{Tree: c.Tree, Author: sig, Committer: sig, Message: strings.TrimRight(message, "\n") + "\n"}).Encode()}

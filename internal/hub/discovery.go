@@ -133,11 +133,8 @@ func (s *Service) RunBackground(ctx context.Context) {
 
 // SetLike likes or unlikes a repository for the caller.
 func (s *Service) SetLike(ctx context.Context, who *auth.Identity, ref RepoRef, on bool) error {
-	if who == nil {
-		return errorf(ErrUnauthenticated, "You must be authenticated to like a repository")
-	}
-	if who.Token != nil && !who.CanWrite() {
-		return errorf(ErrForbidden, "Your token is read-only: use a write token to like a repository")
+	if err := requireAccountChange(who); err != nil {
+		return err
 	}
 	r, err := s.repo(ctx, who, ref)
 	if err != nil {
@@ -168,7 +165,7 @@ func (s *Service) LikedBy(ctx context.Context, who *auth.Identity, user string) 
 	}
 	out := all[:0]
 	for _, l := range all {
-		if canRead(who, &l.Repo) {
+		if s.Can(ctx, who, &l.Repo, ReadMeta) {
 			out = append(out, l)
 		}
 	}

@@ -33,7 +33,10 @@ var (
 	ErrMoved = errors.New("repository moved")
 	// ErrGated: the file is in a gated repository the caller has no
 	// access to (ErrGatedSignIn when the caller is anonymous).
-	ErrGated       = errors.New("gated repository")
+	ErrGated = errors.New("gated repository")
+	// ErrNotGated: an access-request action on a repository that is not
+	// gated (400 RepoNotGated).
+	ErrNotGated    = fmt.Errorf("%w: repository not gated", ErrInvalid)
 	ErrGatedSignIn = fmt.Errorf("%w: sign in", ErrGated)
 )
 

@@ -42,17 +42,12 @@ func (s *Service) OpenGitRepo(ctx context.Context, who *auth.Identity, ref RepoR
 	if write {
 		r, err = s.writableRepo(ctx, who, ref)
 	} else {
-		r, err = s.repo(ctx, who, ref)
+		// A clone is file content: gated repositories guard it as they
+		// guard downloads.
+		r, err = s.repoFor(ctx, who, ref, ReadContent)
 	}
 	if err != nil {
 		return nil, err
-	}
-	if !write {
-		// A clone is file content: gated repositories guard it as they
-		// guard downloads.
-		if err := checkGate(who, r); err != nil {
-			return nil, err
-		}
 	}
 	return &GitRepo{s: s, r: r, who: who, objs: s.objectsOf(r.ID)}, nil
 }
@@ -783,6 +778,16 @@ func (g *GitRepo) Push(ctx context.Context, cmds []RefUpdate, pack *PushPack) ([
 	if len(errs) > 0 {
 		return fail(errs), nil
 	}
+	// A bad object refuses the whole pack, as git's receive.fsckObjects
+	// does: no ref can move with it.
+	if reason, err := checkPackObjects(ctx, objs, pack); err != nil {
+		return nil, err
+	} else if reason != "" {
+		for i := range reasons {
+			reasons[i] = reason
+		}
+		return reasons, nil
+	}
 	// Tags must end at commits; branches and tags move forward only.
 	for i, c := range cmds {
 		if c.New.IsZero() {
@@ -1159,7 +1164,7 @@ func humanSize(n int64) string {
 func (v *pushValidator) checkBlob(ctx context.Context, ob gitobj.Object, path string) (string, error) {
 	s, r := v.g.s, v.g.r
 	if p, ok := gitobj.ParsePointer(ob.Data); ok {
-		size, err := s.meta.LFSObject(ctx, r.ID, p.OID)
+		size, err := s.useLFSObject(ctx, r.ID, p.OID)
 		if errors.Is(err, meta.ErrNotFound) {
 			return fmt.Sprintf("LFS object %s for %s was not uploaded to this repository: install git-lfs (`git lfs install`) and push again", p.OID, path), nil
 		}

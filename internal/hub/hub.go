@@ -85,6 +85,8 @@ type Service struct {
 	scanWake   chan struct{}
 	// search is the listing index, once built (see RunSearchIndex).
 	search atomic.Pointer[searchIndex]
+	// ns remembers which namespaces are organisations (authz.go).
+	ns nsCache
 }
 
 // New builds the service. It reads (creating on first start) the secret

@@ -131,7 +131,9 @@ func (s *Service) LFSBatch(ctx context.Context, who *auth.Identity, ref RepoRef,
 	case "upload":
 		r, err = s.writableRepo(ctx, who, ref)
 	case "download":
-		r, err = s.repo(ctx, who, ref)
+		// Signed download URLs hand out bytes: gating applies here as on
+		// resolve.
+		r, err = s.repoFor(ctx, who, ref, ReadContent)
 		if errors.Is(err, ErrMoved) {
 			r, err = nil, repoNotFound()
 		}
@@ -143,6 +145,11 @@ func (s *Service) LFSBatch(ctx context.Context, who *auth.Identity, ref RepoRef,
 	}
 	if len(objects) > 10_000 {
 		return nil, errorf(ErrTooLarge, "At most 10000 objects per batch")
+	}
+	if op == "upload" {
+		if err := s.lfsUploadQuota(ctx, r, objects); err != nil {
+			return nil, err
+		}
 	}
 	multipart := false
 	for _, t := range transfers {
@@ -167,7 +174,13 @@ func (s *Service) LFSBatch(ctx context.Context, who *auth.Identity, ref RepoRef,
 			out = append(out, a)
 			continue
 		}
-		size, err := s.meta.LFSObject(ctx, r.ID, o.OID)
+		lookup := s.meta.LFSObject
+		if op == "upload" {
+			// "Already uploaded" starts a client's session with the object:
+			// keep the collector off it as if just uploaded (see GC).
+			lookup = s.useLFSObject
+		}
+		size, err := lookup(ctx, r.ID, o.OID)
 		known := err == nil
 		if err != nil && !errors.Is(err, meta.ErrNotFound) {
 			return nil, fmt.Errorf("lfs batch: %w", err)

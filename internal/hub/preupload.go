@@ -119,5 +119,8 @@ func (s *Service) Preupload(ctx context.Context, who *auth.Identity, ref RepoRef
 			out[i].OID = hex.EncodeToString(e.OID[:])
 		}
 	}
+	if err := s.preuploadQuota(ctx, r, files, out); err != nil {
+		return nil, gitobj.ZeroID, err
+	}
 	return out, rv.Commit, nil
 }

@@ -25,81 +25,10 @@ const (
 	TypeDataset = meta.TypeDataset
 )
 
-func isOwner(who *auth.Identity, namespace string) bool {
-	return who != nil && (who.User.IsAdmin || strings.EqualFold(who.User.Name, namespace))
-}
-
-func canRead(who *auth.Identity, r *meta.Repo) bool {
-	return !r.Private || isOwner(who, r.Namespace)
-}
-
-// requireWrite checks that who may write to r, which who can already see.
-func requireWrite(who *auth.Identity, r *meta.Repo) error {
-	if who == nil {
-		return errorf(ErrUnauthenticated, "You must be authenticated to write to %s", r.FullName())
-	}
-	if !isOwner(who, r.Namespace) {
-		return errorf(ErrForbidden, "You don't have the rights to write to %s", r.FullName())
-	}
-	if !who.CanWrite() {
-		return errorf(ErrForbidden, "Your token is read-only: use a write token to change %s", r.FullName())
-	}
-	return nil
-}
-
-// repo finds a repository the caller may see. A renamed repository yields
-// a *MovedError (when the caller may see the target).
-func (s *Service) repo(ctx context.Context, who *auth.Identity, ref RepoRef) (*meta.Repo, error) {
-	if ref.Type != TypeModel && ref.Type != TypeDataset {
-		return nil, repoNotFound()
-	}
-	r, err := s.meta.RepoByName(ctx, ref.Type, ref.Namespace, ref.Name)
-	if errors.Is(err, meta.ErrNotFound) {
-		id, rerr := s.meta.Redirect(ctx, ref.Type, ref.Namespace, ref.Name)
-		if rerr != nil {
-			if errors.Is(rerr, meta.ErrNotFound) {
-				return nil, repoNotFound()
-			}
-			return nil, rerr
-		}
-		to, rerr := s.meta.RepoByID(ctx, id)
-		if rerr != nil || !canRead(who, to) {
-			return nil, repoNotFound()
-		}
-		return nil, &MovedError{Msg: "Repository moved to " + to.FullName(), Namespace: to.Namespace, Name: to.Name}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find repo %s: %w", ref.FullName(), err)
-	}
-	if !canRead(who, r) {
-		return nil, repoNotFound()
-	}
-	return r, nil
-}
-
-// writableRepo finds a repository the caller may write to.
-func (s *Service) writableRepo(ctx context.Context, who *auth.Identity, ref RepoRef) (*meta.Repo, error) {
-	r, err := s.repo(ctx, who, ref)
-	if err != nil {
-		if errors.Is(err, ErrMoved) {
-			// Writes do not follow renames: the old name is gone.
-			return nil, repoNotFound()
-		}
-		return nil, err
-	}
-	if err := requireWrite(who, r); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
 // GetRepo returns a repository the caller may see.
 func (s *Service) GetRepo(ctx context.Context, who *auth.Identity, ref RepoRef) (*Repo, error) {
 	return s.repo(ctx, who, ref)
 }
-
-// CanWrite reports whether who may write to r.
-func CanWrite(who *auth.Identity, r *Repo) bool { return requireWrite(who, r) == nil }
 
 // InitialFile is a file committed with a new repository.
 type InitialFile struct {
@@ -110,20 +39,10 @@ type InitialFile struct {
 // CreateRepoOptions are the settings of a new repository.
 type CreateRepoOptions struct {
 	Private bool
-	Files   []InitialFile
-}
-
-func checkNamespaceWrite(who *auth.Identity, namespace string) error {
-	if who == nil {
-		return errorf(ErrUnauthenticated, "You must be authenticated to create a repository")
-	}
-	if !who.CanWrite() {
-		return errorf(ErrForbidden, "Your token is read-only: use a write token to create a repository")
-	}
-	if !isOwner(who, namespace) {
-		return errorf(ErrForbidden, "You don't have the rights to create a repository under the namespace %q", namespace)
-	}
-	return nil
+	// VisibilityUnset: the request named no visibility, so an
+	// organisation's default applies.
+	VisibilityUnset bool
+	Files           []InitialFile
 }
 
 // CreateRepo creates a repository with an initial commit on "main" that
@@ -132,12 +51,19 @@ func (s *Service) CreateRepo(ctx context.Context, who *auth.Identity, ref RepoRe
 	if err := checkRepoRef(ref); err != nil {
 		return nil, err
 	}
-	if err := checkNamespaceWrite(who, ref.Namespace); err != nil {
+	if err := s.checkCreate(ctx, who, ref.Namespace); err != nil {
 		return nil, err
+	}
+	private := opts.Private
+	if opts.VisibilityUnset {
+		// New repositories of an organisation follow its default.
+		if org, err := s.meta.UserByName(ctx, ref.Namespace); err == nil && org.IsOrg() {
+			private = org.DefaultPrivate
+		}
 	}
 	now := time.Now()
 	r := &meta.Repo{PublicID: newPublicID(), Type: ref.Type, Namespace: ref.Namespace, Name: ref.Name,
-		Private: opts.Private, DefaultBranch: "main", CreatedAt: now, UpdatedAt: now}
+		Private: private, DefaultBranch: "main", CreatedAt: now, UpdatedAt: now, CreatorID: who.User.ID}
 
 	objs := s.objectsOf(0)
 	ed := gitobj.NewEditor(objs.treeCopy, gitobj.ZeroID)
@@ -152,6 +78,9 @@ func (s *Service) CreateRepo(ctx context.Context, who *auth.Identity, ref RepoRe
 		}
 		total += int64(len(f.Content))
 		b := gitobj.Object{Kind: gitobj.KindBlob, Data: f.Content}
+		if err := checkFileContent(f.Path, b); err != nil {
+			return nil, err
+		}
 		objs.add(b)
 		if err := ed.Put(ctx, f.Path, gitobj.ModeFile, b.ID()); err != nil {
 			return nil, errorf(ErrInvalid, "Invalid initial files: %v", err)
@@ -219,7 +148,7 @@ func (s *Service) CreateRepo(ctx context.Context, who *auth.Identity, ref RepoRe
 // the blob store until garbage collection, since other repositories may
 // reference the same bytes.
 func (s *Service) DeleteRepo(ctx context.Context, who *auth.Identity, ref RepoRef) error {
-	r, err := s.writableRepo(ctx, who, ref)
+	r, err := s.managedRepo(ctx, who, ref)
 	if err != nil {
 		return err
 	}
@@ -230,6 +159,7 @@ func (s *Service) DeleteRepo(ctx context.Context, who *auth.Identity, ref RepoRe
 		return fmt.Errorf("delete repo %s: %w", ref.FullName(), err)
 	}
 	s.lg.InfoContext(ctx, "repo deleted", "repo", ref.FullName(), "type", ref.Type, "user", who.User.Name)
+	s.audit(ctx, who, "repo.delete", r.Namespace, ref.Type+":"+ref.FullName(), nil)
 	return nil
 }
 
@@ -242,11 +172,11 @@ func (s *Service) MoveRepo(ctx context.Context, who *auth.Identity, from, to Rep
 	if err := checkRepoRef(to); err != nil {
 		return err
 	}
-	r, err := s.writableRepo(ctx, who, from)
+	r, err := s.managedRepo(ctx, who, from)
 	if err != nil {
 		return err
 	}
-	if err := checkNamespaceWrite(who, to.Namespace); err != nil {
+	if err := s.checkMove(ctx, who, r, to); err != nil {
 		return err
 	}
 	err = s.meta.RenameRepo(ctx, r.ID, to.Namespace, to.Name)
@@ -257,6 +187,10 @@ func (s *Service) MoveRepo(ctx context.Context, who *auth.Identity, from, to Rep
 		return fmt.Errorf("move repo %s: %w", from.FullName(), err)
 	}
 	s.lg.InfoContext(ctx, "repo moved", "from", from.FullName(), "to", to.FullName(), "user", who.User.Name)
+	s.audit(ctx, who, "repo.move", r.Namespace, to.Type+":"+from.FullName(), map[string]any{"to": to.FullName()})
+	if !strings.EqualFold(r.Namespace, to.Namespace) {
+		s.audit(ctx, who, "repo.move", to.Namespace, to.Type+":"+from.FullName(), map[string]any{"to": to.FullName()})
+	}
 	return nil
 }
 
@@ -269,7 +203,7 @@ type RepoSettings struct {
 
 // UpdateSettings changes a repository's settings.
 func (s *Service) UpdateSettings(ctx context.Context, who *auth.Identity, ref RepoRef, set RepoSettings) (*Repo, error) {
-	r, err := s.writableRepo(ctx, who, ref)
+	r, err := s.managedRepo(ctx, who, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -335,9 +269,8 @@ func (s *Service) ListRepos(ctx context.Context, who *auth.Identity, q ListQuery
 	mq := meta.RepoQuery{Type: q.Type, Author: q.Author, Search: q.Search, Tags: q.Tags, PipelineTag: q.PipelineTag,
 		MinParams: q.MinParams, MaxParams: q.MaxParams, Gated: q.Gated,
 		Sort: q.Sort, Desc: q.Desc, Limit: q.Limit + 1, After: q.After}
-	if who != nil {
-		mq.ViewerAll = who.User.IsAdmin
-		mq.ViewerNamespaces = []string{who.User.Name}
+	if mq.ViewerAll, mq.ViewerNamespaces, err = s.viewerNamespaces(ctx, who); err != nil {
+		return nil, false, err
 	}
 	rows, err = s.meta.ListRepos(ctx, mq)
 	if err != nil {

@@ -487,19 +487,19 @@ type filter struct {
 	q *ListQuery
 	// interned ids of the author, the viewer's namespace and the pipeline
 	// tag (-1 when the filter is unset, -3 when nothing has the value)
-	authorID, viewerID, pipeID int32
-	typ                        string
-	search                     string
-	author                     string
-	tags                       []int32
-	impossible                 bool // a tag no document has
-	viewerAll                  bool
-	viewerNS                   string
+	authorID, pipeID int32
+	viewerIDs        []int32
+	typ              string
+	search           string
+	author           string
+	tags             []int32
+	impossible       bool // a tag no document has
+	viewerAll        bool
 }
 
-func (x *searchIndex) prepare(q *ListQuery, viewerAll bool, viewerNS string) *filter {
-	f := &filter{q: q, typ: q.Type, search: strings.ToLower(q.Search), author: strings.ToLower(q.Author), viewerAll: viewerAll, viewerNS: viewerNS,
-		authorID: -1, viewerID: -2, pipeID: -1}
+func (x *searchIndex) prepare(q *ListQuery, viewerAll bool, viewerNS []string) *filter {
+	f := &filter{q: q, typ: q.Type, search: strings.ToLower(q.Search), author: strings.ToLower(q.Author), viewerAll: viewerAll,
+		authorID: -1, pipeID: -1}
 	lookup := func(k string) int32 {
 		if id, ok := x.tagID[k]; ok {
 			return id
@@ -509,8 +509,8 @@ func (x *searchIndex) prepare(q *ListQuery, viewerAll bool, viewerNS string) *fi
 	if f.author != "" {
 		f.authorID = lookup("n:" + f.author)
 	}
-	if viewerNS != "" {
-		f.viewerID = lookup("n:" + viewerNS)
+	for _, ns := range viewerNS {
+		f.viewerIDs = append(f.viewerIDs, lookup("n:"+strings.ToLower(ns)))
 	}
 	if q.PipelineTag != "" {
 		f.pipeID = lookup("p:" + q.PipelineTag)
@@ -531,7 +531,7 @@ func (f *filter) matches(d *sdoc) bool {
 	if d.dead || f.typ != "" && (len(d.typ) != len(f.typ) || d.typ[0] != f.typ[0]) {
 		return false
 	}
-	if d.private && !f.viewerAll && d.nsID != f.viewerID {
+	if d.private && !f.viewerAll && !slices.Contains(f.viewerIDs, d.nsID) {
 		return false
 	}
 	if f.author != "" && d.nsID != f.authorID {
@@ -907,7 +907,7 @@ func (h *topHeap) Pop() any {
 
 // query returns the ids of the first n matches of q in order; ok is false
 // when the index is not ready.
-func (x *searchIndex) query(q *ListQuery, n int, viewerAll bool, viewerNS string) (ids []int64, ok bool) {
+func (x *searchIndex) query(q *ListQuery, n int, viewerAll bool, viewerNS []string) (ids []int64, ok bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if !x.ready {
@@ -966,7 +966,7 @@ func (x *searchIndex) query(q *ListQuery, n int, viewerAll bool, viewerNS string
 
 // count returns how many documents match q; ok is false when the index
 // is not ready.
-func (x *searchIndex) count(q *ListQuery, viewerAll bool, viewerNS string) (n int64, ok bool) {
+func (x *searchIndex) count(q *ListQuery, viewerAll bool, viewerNS []string) (n int64, ok bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if !x.ready {
@@ -997,13 +997,6 @@ func (x *searchIndex) count(q *ListQuery, viewerAll bool, viewerNS string) (n in
 }
 
 // viewer returns the visibility arguments of who.
-func viewer(who *auth.Identity) (all bool, ns string) {
-	if who == nil {
-		return false, ""
-	}
-	return who.User.IsAdmin, strings.ToLower(who.User.Name)
-}
-
 // listFromIndex answers a listing from the index (false when it is not
 // built yet).
 func (s *Service) listFromIndex(ctx context.Context, who *auth.Identity, q ListQuery) ([]Listing, bool, bool, error) {
@@ -1017,14 +1010,13 @@ func (s *Service) listFromIndex(ctx context.Context, who *auth.Identity, q ListQ
 	if err := s.catchUp(ctx, x); err != nil {
 		return nil, false, true, err
 	}
-	all, ns := viewer(who)
-	ids, ok := x.query(&q, q.Limit+1, all, ns)
+	all, nsList, err := s.viewerNamespaces(ctx, who)
+	if err != nil {
+		return nil, false, true, err
+	}
+	ids, ok := x.query(&q, q.Limit+1, all, nsList)
 	if !ok {
 		return nil, false, false, nil
-	}
-	var nsList []string
-	if ns != "" {
-		nsList = []string{ns}
 	}
 	rows, err := s.meta.ReposByIDs(ctx, ids, all, nsList)
 	if err != nil {

@@ -213,7 +213,17 @@ func (s *Service) PathsInfo(ctx context.Context, who *auth.Identity, ref RepoRef
 
 // FileAt returns the file at path in a revision, or EntryNotFound.
 func (s *Service) FileAt(ctx context.Context, who *auth.Identity, ref RepoRef, rev, path string) (*Repo, Revision, *Entry, error) {
-	r, rv, err := s.ResolveRevision(ctx, who, ref, rev)
+	// The gate is checked before the revision and the file, as on the
+	// Hub: a missing file of a gated repository answers the gate.
+	act := ReadContent
+	if gateExempt(normPath(path)) {
+		act = ReadMeta
+	}
+	r, err := s.repoFor(ctx, who, ref, act)
+	if err != nil {
+		return nil, Revision{}, nil, err
+	}
+	rv, err := s.resolve(ctx, r, rev)
 	if err != nil {
 		return nil, Revision{}, nil, err
 	}
@@ -229,9 +239,6 @@ func (s *Service) FileAt(ctx context.Context, who *auth.Identity, ref RepoRef, r
 	}
 	if !ok || !te.Mode.IsBlob() || path == "" {
 		return r, rv, nil, &Error{Kind: ErrEntryNotFound, Msg: "Entry not found", Commit: rv.Commit.String()}
-	}
-	if err := checkGate(who, r); err != nil {
-		return r, rv, nil, err
 	}
 	ents := []Entry{{Type: "file", Path: path, Mode: te.Mode, OID: te.ID}}
 	if err := s.fillSizes(ctx, objs, ents); err != nil {
@@ -543,19 +550,14 @@ func (s *Service) CommitDetail(ctx context.Context, who *auth.Identity, ref Repo
 	return r, info, out, nil
 }
 
-// checkGate guards file content of gated repositories: "auto" gating lets
-// any signed-in user through (access is granted automatically, as on the
-// Hub once the user accepts the conditions), "manual" only the owner and
-// admins (access requests are not modelled).
-func checkGate(who *auth.Identity, r *Repo) error {
-	if r.Gated == "" || isOwner(who, r.Namespace) {
-		return nil
+// gateExempt reports whether a file of a gated repository is readable by
+// everyone who may see the repository: its card and licence, which the
+// request form shows (the Hub serves the root README.md and LICENSE files
+// without the gate, case-sensitively).
+func gateExempt(path string) bool {
+	switch path {
+	case "README.md", "LICENSE", "LICENSE.md", "LICENSE.txt":
+		return true
 	}
-	if who == nil {
-		return errorf(ErrGatedSignIn, "Access to model %s is restricted: you must be authenticated to access it", r.FullName())
-	}
-	if r.Gated == "manual" {
-		return errorf(ErrGated, "Access to model %s is restricted and you are not in the authorized list", r.FullName())
-	}
-	return nil
+	return false
 }

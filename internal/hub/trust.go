@@ -23,11 +23,8 @@ type SigningKey = meta.SigningKey
 // with; key-based model.sig signatures are verified against the keys of
 // every user and report the owner.
 func (s *Service) RegisterSigningKey(ctx context.Context, who *auth.Identity, name, pemText string) (*SigningKey, error) {
-	if err := requireUser(who); err != nil {
+	if err := requireAccountChange(who); err != nil {
 		return nil, err
-	}
-	if who.Token != nil && !who.CanWrite() {
-		return nil, errorf(ErrForbidden, "A read token cannot register keys")
 	}
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {
@@ -68,7 +65,7 @@ func (s *Service) SigningKeysOf(ctx context.Context, user string) ([]SigningKey,
 
 // DeleteSigningKey removes one of the caller's keys.
 func (s *Service) DeleteSigningKey(ctx context.Context, who *auth.Identity, id int64) error {
-	if err := requireUser(who); err != nil {
+	if err := requireAccountChange(who); err != nil {
 		return err
 	}
 	if err := s.meta.DeleteSigningKey(ctx, who.User.ID, id); errors.Is(err, meta.ErrNotFound) {

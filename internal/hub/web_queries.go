@@ -16,16 +16,19 @@ func (s *Service) CountRepos(ctx context.Context, who *auth.Identity, q ListQuer
 		if err := s.catchUp(ctx, x); err != nil {
 			return 0, err
 		}
-		all, ns := viewer(who)
+		all, ns, err := s.viewerNamespaces(ctx, who)
+		if err != nil {
+			return 0, err
+		}
 		if n, ok := x.count(&q, all, ns); ok {
 			return n, nil
 		}
 	}
 	mq := meta.RepoQuery{Type: q.Type, Author: q.Author, Search: q.Search, Tags: q.Tags, PipelineTag: q.PipelineTag,
 		MinParams: q.MinParams, MaxParams: q.MaxParams, Gated: q.Gated}
-	if who != nil {
-		mq.ViewerAll = who.User.IsAdmin
-		mq.ViewerNamespaces = []string{who.User.Name}
+	var err error
+	if mq.ViewerAll, mq.ViewerNamespaces, err = s.viewerNamespaces(ctx, who); err != nil {
+		return 0, err
 	}
 	n, err := s.meta.CountRepos(ctx, mq)
 	if err != nil {

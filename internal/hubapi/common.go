@@ -72,6 +72,17 @@ func (h *Handler) repoURL(r *http.Request, ref hub.RepoRef) string {
 	return h.srv.BaseURL(r) + webPrefix(ref.Type) + "/" + ref.FullName()
 }
 
+// authorizeFirst runs the authorisation decision for action a on q's
+// repository before fn, which reads the body.
+func (h *Handler) authorizeFirst(q *req, a hub.Action, fn server.HandlerFunc) server.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if _, err := h.hub.Authorize(r.Context(), server.Identity(r.Context()), q.ref, a); err != nil {
+			return err
+		}
+		return fn(w, r)
+	}
+}
+
 // withMoved wraps a repository route: when the repository was renamed, a
 // GET or HEAD is answered with a relative redirect to the same path under
 // the new name (the Python client re-issues HEADs on relative Locations).

@@ -245,7 +245,7 @@ func TestNotYetImplementedAre501(t *testing.T) {
 	for _, p := range []string{
 		"/api/collections", "/api/collections/alice/c-123", "/api/settings/webhooks",
 		"/api/models/alice/m/discussions", "/api/models/alice/m/discussions/1",
-		"/api/models/alice/m/user-access-request/pending", "/api/models/alice/m/lfs-files",
+		"/api/models/alice/m/lfs-files", "/api/papers/search",
 	} {
 		r := e.do("GET", p, e.alice, nil)
 		if r.status != 501 || r.h.Get("X-Error-Message") == "" {

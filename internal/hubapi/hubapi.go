@@ -69,7 +69,14 @@ type route struct {
 	fn     server.HandlerFunc
 	render server.Renderer
 	q      *req // the repository addressed, if any
+	// first, when set, is the action the caller must be allowed on q's
+	// repository before anything of the request body is read (and before
+	// Go's server answers "Expect: 100-continue"): every route with a
+	// body sets it.
+	first *hub.Action
 }
+
+func act(a hub.Action) *hub.Action { return &a }
 
 func (h *Handler) handler(rt route) http.Handler {
 	render := rt.render
@@ -77,6 +84,9 @@ func (h *Handler) handler(rt route) http.Handler {
 		render = server.WriteJSONError
 	}
 	fn := rt.fn
+	if rt.q != nil && rt.first != nil {
+		fn = h.authorizeFirst(rt.q, *rt.first, fn)
+	}
 	if rt.q != nil {
 		fn = h.withMoved(rt.q, fn)
 	}
@@ -146,6 +156,13 @@ func (h *Handler) routeAPI(r *http.Request, s []string) *route {
 			case "signing-keys":
 				return &route{name: "signing-keys", fn: h.userKeys(user)}
 			}
+		}
+		return h.routeAccounts(r, s)
+	case "organizations":
+		return h.routeAccounts(r, s)
+	case "admin":
+		if len(s) == 2 && s[1] == "audit-log" && (m == http.MethodGet || m == http.MethodHead) {
+			return &route{name: "audit-log", fn: h.auditLog("")}
 		}
 		return nil
 	case "settings":
@@ -217,7 +234,7 @@ func (h *Handler) routeAPI(r *http.Request, s []string) *route {
 var notYet = map[string]bool{
 	"collections": true, "papers": true, "daily_papers": true, "posts": true, "jobs": true,
 	"scheduled-jobs": true, "notifications": true, "blog": true, "buckets": true,
-	"inference-endpoints": true, "organizations": true, "webhooks": true, "resolve-cache": true,
+	"inference-endpoints": true, "webhooks": true, "resolve-cache": true,
 }
 
 func unsupported(msg string) *route {
@@ -249,28 +266,28 @@ func (h *Handler) routeRepoAPI(r *http.Request, q *req) *route {
 	case kw == "tree" && get && len(rest) >= 1:
 		return &route{name: "tree", fn: h.tree(q, rest)}
 	case kw == "paths-info" && m == http.MethodPost && len(rest) >= 1:
-		return &route{name: "paths-info", fn: h.pathsInfo(q, joinRev(rest))}
+		return &route{name: "paths-info", fn: h.pathsInfo(q, joinRev(rest)), first: act(hub.ReadMeta)}
 	case kw == "refs" && get && len(rest) == 0:
 		return &route{name: "refs", fn: h.refs(q)}
 	case kw == "commits" && get && len(rest) >= 1:
 		return &route{name: "commits", fn: h.commits(q, rest)}
 	case kw == "preupload" && m == http.MethodPost && len(rest) >= 1:
-		return &route{name: "preupload", fn: h.preupload(q, joinRev(rest))}
+		return &route{name: "preupload", fn: h.preupload(q, joinRev(rest)), first: act(hub.WriteContent)}
 	case kw == "commit" && m == http.MethodPost && len(rest) >= 1:
-		return &route{name: "commit", fn: h.commit(q, joinRev(rest))}
+		return &route{name: "commit", fn: h.commit(q, joinRev(rest)), first: act(hub.WriteContent)}
 	case kw == "branch" && len(rest) >= 1 && (m == http.MethodPost || m == http.MethodDelete):
-		return &route{name: "branch", fn: h.branch(q, joinRev(rest))}
+		return &route{name: "branch", fn: h.branch(q, joinRev(rest)), first: act(hub.WriteContent)}
 	case kw == "tag" && len(rest) >= 1 && (m == http.MethodPost || m == http.MethodDelete):
-		return &route{name: "tag", fn: h.tag(q, joinRev(rest))}
+		return &route{name: "tag", fn: h.tag(q, joinRev(rest)), first: act(hub.WriteContent)}
 	case kw == "settings" && m == http.MethodPut && len(rest) == 0:
-		return &route{name: "settings", fn: h.settings(q)}
+		return &route{name: "settings", fn: h.settings(q), first: act(hub.Manage)}
 	case kw == "auth-check" && get && len(rest) <= 1:
 		write := len(rest) == 1 && rest[0] == "write"
 		return &route{name: "auth-check", fn: h.authCheck(q, write)}
 	case kw == "super-squash" && m == http.MethodPost && len(rest) >= 1:
-		return &route{name: "super-squash", fn: h.superSquash(q, joinRev(rest))}
+		return &route{name: "super-squash", fn: h.superSquash(q, joinRev(rest)), first: act(hub.WriteContent)}
 	case kw == "like" && len(rest) == 0 && (m == http.MethodPost || m == http.MethodDelete):
-		return &route{name: "like", fn: h.like(q, m == http.MethodPost)}
+		return &route{name: "like", fn: h.like(q, m == http.MethodPost), first: act(hub.ReadMeta)}
 	case kw == "likers" && get && len(rest) == 0:
 		return &route{name: "likers", fn: h.likers(q)}
 	case kw == "lineage" && get && len(rest) == 0:
@@ -282,7 +299,7 @@ func (h *Handler) routeRepoAPI(r *http.Request, q *req) *route {
 	case kw == "discussions":
 		return unsupported("Discussions and pull-request pages are not supported by this hub yet (commits with create_pr=1 do create refs/pr/N)")
 	case kw == "user-access-request":
-		return unsupported("Access requests for gated repositories are not supported by this hub yet")
+		return h.routeAccessRequests(r, q, rest)
 	case kw == "lfs-files":
 		return unsupported("Listing and deleting LFS files is not supported by this hub yet")
 	case kw == "resource-group" || kw == "scan" || kw == "treesize" || kw == "compare" || kw == "jwt" ||

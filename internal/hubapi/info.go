@@ -20,9 +20,16 @@ func (h *Handler) whoami(w http.ResponseWriter, r *http.Request) error {
 	}
 	u := id.User
 	ans := wire.WhoAmI{
-		ID: "user-" + strconv.FormatInt(u.ID, 10), Type: "user", Name: u.Name, Fullname: u.FullName, AvatarURL: "",
+		ID: "user-" + strconv.FormatInt(u.ID, 10), Type: "user", Name: u.Name, Fullname: u.FullName, AvatarURL: h.avatarURL(r, u.Name),
 		Orgs: []any{}, IsAdmin: u.IsAdmin,
 		Auth: wire.WhoAmIAuth{Type: "access_token"},
+	}
+	orgs, err := h.hub.UserOrgs(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	for i := range orgs {
+		ans.Orgs = append(ans.Orgs, h.orgItem(r, &orgs[i]))
 	}
 	if ans.Fullname == "" {
 		ans.Fullname = u.Name
@@ -31,8 +38,25 @@ func (h *Handler) whoami(w http.ResponseWriter, r *http.Request) error {
 		ans.Email = &u.Email
 		ans.EmailVerified = true
 	}
-	if id.Token != nil {
-		ans.Auth.AccessToken = &wire.WhoAmIAccessToken{DisplayName: id.Token.Name, Role: id.Token.Role, CreatedAt: isoTime(id.Token.CreatedAt)}
+	if t := id.Token; t != nil {
+		at := &wire.WhoAmIAccessToken{DisplayName: t.Name, Role: t.Role, CreatedAt: isoTime(t.CreatedAt)}
+		if !t.ExpiresAt.IsZero() {
+			e := isoTime(t.ExpiresAt)
+			at.ExpiresAt, ans.Auth.ExpiresAt = &e, &e
+		}
+		if sc := t.Scopes; sc != nil {
+			fg := &wire.FineGrained{CanReadGatedRepos: sc.CanReadGatedRepos, Global: sc.Global, Scoped: []wire.FineGrainedScope{}}
+			if fg.Global == nil {
+				fg.Global = []string{}
+			}
+			for _, s := range sc.Scoped {
+				fg.Scoped = append(fg.Scoped, wire.FineGrainedScope{
+					Entity:      wire.FineGrainedEntity{ID: accountID(s.ID), Type: s.Type, Name: h.hub.TokenEntityName(r.Context(), s)},
+					Permissions: s.Permissions})
+			}
+			at.FineGrained = fg
+		}
+		ans.Auth.AccessToken = at
 	}
 	server.WriteJSON(w, r, http.StatusOK, ans)
 	return nil

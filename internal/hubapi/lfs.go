@@ -34,9 +34,11 @@ func writeLFSError(w http.ResponseWriter, r *http.Request, p server.Problem) {
 func (h *Handler) routeLFS(r *http.Request, q *req, s []string) *route {
 	switch {
 	case len(s) == 2 && s[0] == "objects" && s[1] == "batch" && r.Method == http.MethodPost:
-		return &route{name: "lfs-batch", fn: h.lfsBatch(q), render: writeLFSError}
+		// The operation is in the body: visibility first, then the hub
+		// decides on upload or download.
+		return &route{name: "lfs-batch", fn: h.lfsBatch(q), render: writeLFSError, q: q, first: act(hub.ReadMeta)}
 	case len(s) == 1 && s[0] == "verify" && r.Method == http.MethodPost:
-		return &route{name: "lfs-verify", fn: h.lfsVerify(q), render: writeLFSError}
+		return &route{name: "lfs-verify", fn: h.lfsVerify(q), render: writeLFSError, q: q, first: act(hub.WriteContent)}
 	case len(s) >= 1 && s[0] == "locks":
 		return &route{name: "lfs-locks", fn: h.lfsLocks(s[1:]), render: writeLFSError}
 	}

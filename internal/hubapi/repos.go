@@ -2,8 +2,8 @@ package hubapi
 
 import (
 	"encoding/base64"
-	"errors"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -236,16 +236,14 @@ func (h *Handler) tag(q *req, seg string) server.HandlerFunc {
 
 func (h *Handler) authCheck(q *req, write bool) server.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		who := server.Identity(r.Context())
-		rp, err := h.hub.GetRepo(r.Context(), who, q.ref)
-		if err != nil {
-			return err
+		// The same decision downloads and commits get: a gated
+		// repository's content answers 401/403 GatedRepo here too.
+		a := hub.ReadContent
+		if write {
+			a = hub.WriteContent
 		}
-		if write && !hub.CanWrite(who, rp) {
-			if who == nil {
-				return &hub.Error{Kind: hub.ErrUnauthenticated, Msg: "You must be authenticated"}
-			}
-			return &hub.Error{Kind: hub.ErrForbidden, Msg: "You don't have write access to " + rp.FullName()}
+		if _, err := h.hub.Authorize(r.Context(), server.Identity(r.Context()), q.ref, a); err != nil {
+			return err
 		}
 		server.WriteJSON(w, r, http.StatusOK, map[string]any{})
 		return nil

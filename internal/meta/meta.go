@@ -30,21 +30,38 @@ var (
 	ErrConflict = errors.New("meta: conflict")
 )
 
-// User is an account. Organisations are not modelled yet.
+// User is an account, or an organisation (Kind KindOrg): the two share one
+// table so that a name is never both.
 type User struct {
 	ID           int64
+	Kind         string // KindUser ("" reads as a user) or KindOrg
 	Name         string
 	FullName     string
 	Email        string
 	IsAdmin      bool
 	PasswordHash string // empty: the user cannot sign in with a password
-	CreatedAt    time.Time
+	// DefaultPrivate is an organisation's default visibility for new
+	// repositories.
+	DefaultPrivate bool
+	Details        string // a short profile text
+	CreatedAt      time.Time
 }
+
+// Account kinds.
+const (
+	KindUser = "user"
+	KindOrg  = "org"
+)
+
+// IsOrg reports whether the account is an organisation.
+func (u *User) IsOrg() bool { return u.Kind == KindOrg }
 
 // Token roles.
 const (
 	RoleRead  = "read"
 	RoleWrite = "write"
+	// RoleFineGrained tokens hold only the permissions of their Scopes.
+	RoleFineGrained = "fineGrained"
 )
 
 // Token is an access token. Only the SHA-256 of its secret is stored.
@@ -53,8 +70,34 @@ type Token struct {
 	UserID    int64
 	Name      string
 	Hash      []byte
-	Role      string // RoleRead or RoleWrite
+	Role      string // RoleRead, RoleWrite or RoleFineGrained
 	CreatedAt time.Time
+	ExpiresAt time.Time // zero: never
+	// Scopes are a fine-grained token's permissions.
+	Scopes *TokenScopes
+}
+
+// Expired reports whether the token has expired at now.
+func (t *Token) Expired(now time.Time) bool { return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) }
+
+// TokenScopes are the permissions of a fine-grained token, in the Hub's
+// vocabulary (whoami-v2's auth.accessToken.fineGrained).
+type TokenScopes struct {
+	CanReadGatedRepos bool         `json:"canReadGatedRepos"`
+	Global            []string     `json:"global"`
+	Scoped            []TokenScope `json:"scoped"`
+}
+
+// TokenScope grants permissions on one entity: a user's or an
+// organisation's repositories (Type "user"/"org", ID the account's), or one
+// repository (Type "model"/"dataset", ID the repository's). Entities are
+// held by id, so renames keep the grant; Name is the name at grant time,
+// for display.
+type TokenScope struct {
+	Type        string   `json:"type"`
+	ID          int64    `json:"id"`
+	Name        string   `json:"name"`
+	Permissions []string `json:"permissions"`
 }
 
 // Repo types as stored and as the API's "type" field spells them.
@@ -82,6 +125,8 @@ type Repo struct {
 	DownloadsAllTime int64
 	Trending         int64
 	Likes            int64
+	// CreatorID is the user who created the repository (0 if unknown).
+	CreatorID int64
 }
 
 // FullName returns "namespace/name", or the name alone for a canonical
@@ -161,6 +206,9 @@ type Tokens interface {
 	ListTokens(ctx context.Context, userID int64) ([]Token, error)
 	// DeleteToken removes one of a user's tokens. ErrNotFound if absent.
 	DeleteToken(ctx context.Context, userID, tokenID int64) error
+	// DeleteTokensNamed removes a user's tokens of that name and reports
+	// how many there were.
+	DeleteTokensNamed(ctx context.Context, userID int64, name string) (int, error)
 }
 
 // Sort orders for [RepoQuery].
@@ -318,7 +366,8 @@ type Refs interface {
 // Links are per repository so that knowing a hash never grants access to
 // content uploaded elsewhere.
 type LFSObjects interface {
-	// AddLFSObject links a verified object to a repository (idempotent).
+	// AddLFSObject links a verified object to a repository (idempotent;
+	// linking again refreshes the link's use time, see [Maintenance]).
 	AddLFSObject(ctx context.Context, repoID int64, oid string, size int64) error
 	// LFSObject returns the size of a linked object. ErrNotFound if absent.
 	LFSObject(ctx context.Context, repoID int64, oid string) (int64, error)
@@ -458,6 +507,57 @@ type Secrets interface {
 	Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error)
 }
 
+// RateCount is one rate-limit counter: the requests of a caller (Subject,
+// such as "user:42" or "ip:192.0.2.1") in a bucket ("api", "resolvers",
+// "pages") during the fixed window that starts at Window (Unix seconds).
+type RateCount struct {
+	Subject string
+	Bucket  string
+	Window  int64
+	N       int64
+}
+
+// RateCounters stores rate-limit counters shared by every replica. The
+// counters are transient: losing them (a crash, a copy to another store)
+// only resets the current window.
+type RateCounters interface {
+	// AddRateCounts adds each element's N to its counter (a missing
+	// counter starts at 0) and returns the totals after the additions, in
+	// the order given. Each counter is updated atomically; the elements
+	// are not one transaction. Elements must name distinct counters.
+	AddRateCounts(ctx context.Context, counts []RateCount) ([]int64, error)
+	// PruneRateCounts deletes the counters of windows that started before
+	// before (Unix seconds).
+	PruneRateCounts(ctx context.Context, before int64) error
+}
+
+// Usage is what a namespace's repositories store, in bytes.
+type Usage struct {
+	// LFS sums the LFS objects linked to each repository (an object
+	// linked to two repositories counts twice, as each holds it).
+	LFS int64
+	// Git sums the git objects (commits, trees, regular files, LFS
+	// pointers) of each repository, uncompressed.
+	Git int64
+}
+
+// Quotas stores per-namespace storage limits. Namespaces compare
+// case-insensitively; they are user names now and organisation names
+// later, so nothing ties a quota to an account.
+type Quotas interface {
+	// SetQuota sets namespace's limit in bytes; a negative limit removes
+	// it (unlimited).
+	SetQuota(ctx context.Context, namespace string, limit int64) error
+	// Quota returns namespace's limit. ErrNotFound if none is set.
+	Quota(ctx context.Context, namespace string) (int64, error)
+	// ListQuotas returns every limit, keyed by lower-case namespace.
+	ListQuotas(ctx context.Context) (map[string]int64, error)
+	// NamespaceUsage measures what namespace's repositories store. It
+	// reads every LFS link and git object of the namespace: cheap for a
+	// user, not something to call per request of a large namespace.
+	NamespaceUsage(ctx context.Context, namespace string) (Usage, error)
+}
+
 // Tx is everything a unit of work can touch.
 type Tx interface {
 	Users
@@ -473,6 +573,13 @@ type Tx interface {
 	Lineage
 	Scans
 	SigningKeys
+	RateCounters
+	Quotas
+	Orgs
+	AccessRequests
+	Audit
+	ExternalIdentities
+	Maintenance
 	// OldNames returns the lower-case names a repository had before
 	// renames (its redirects).
 	OldNames(ctx context.Context, repoID int64) ([]string, error)

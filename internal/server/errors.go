@@ -36,8 +36,10 @@ var errorTable = []struct {
 	{hub.ErrGatedSignIn, http.StatusUnauthorized, "GatedRepo"},
 	{hub.ErrGated, http.StatusForbidden, "GatedRepo"},
 	{hub.ErrInvalidPath, http.StatusUnprocessableEntity, ""},
+	{hub.ErrNotGated, http.StatusBadRequest, "RepoNotGated"},
 	{hub.ErrInvalid, http.StatusBadRequest, ""},
 	{hub.ErrUnauthenticated, http.StatusUnauthorized, ""},
+	{hub.ErrQuotaExceeded, http.StatusForbidden, "StorageQuotaExceeded"},
 	{hub.ErrForbidden, http.StatusForbidden, ""},
 	{hub.ErrConflict, http.StatusConflict, ""},
 	{hub.ErrStaleParent, http.StatusPreconditionFailed, ""},
@@ -50,6 +52,9 @@ func Classify(err error) Problem {
 	if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		_ = mbe
 		return Problem{Status: http.StatusRequestEntityTooLarge, Msg: "Request body too large"}
+	}
+	if errors.Is(err, errSlowBody) {
+		return Problem{Status: http.StatusRequestTimeout, Msg: "Request body timed out: the client stopped sending"}
 	}
 	if errors.Is(err, context.Canceled) {
 		// The client went away; nobody reads the answer.

@@ -8,6 +8,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,14 @@ type Config struct {
 	// TrustProxy honours X-Forwarded-Proto/Host from a reverse proxy.
 	TrustProxy      bool
 	ShutdownTimeout time.Duration
+	// Limits against slow and idle clients (timeouts.go). Zero takes the
+	// Default* value for the first three and turns the others off.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	BodyIdleTimeout   time.Duration
+	WriteIdleTimeout  time.Duration
+	MaxConnsPerIP     int
 }
 
 // Authenticator resolves credentials.
@@ -59,6 +68,8 @@ type Server struct {
 	metrics *metrics
 	mux     *http.ServeMux
 	routers []Router
+	limiter RateLimiter
+	limitM  *limitMetrics
 }
 
 // Router claims the requests of one handler package. Routing happens on
@@ -168,6 +179,7 @@ func New(lg *slog.Logger, cfg Config, authn Authenticator, checks []Check) (*Ser
 	s.reg = prometheus.NewRegistry()
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg)
+	s.limitM = newLimitMetrics(s.reg)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -205,6 +217,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 // the public URL's path prefix stripped.
 func (s *Server) Handler() http.Handler {
 	var h http.Handler = http.HandlerFunc(s.dispatch)
+	h = s.withRateLimit(h)
 	h = s.withIdentity(h)
 	h = withCORS(h)
 	h = s.withAccessLog(h)
@@ -213,7 +226,7 @@ func (s *Server) Handler() http.Handler {
 	if s.public != nil && s.public.Path != "" {
 		h = stripPrefix(s.public.Path, h)
 	}
-	return h
+	return s.withProgressDeadlines(h)
 }
 
 func stripPrefix(prefix string, h http.Handler) http.Handler {
@@ -237,10 +250,14 @@ func stripPrefix(prefix string, h http.Handler) http.Handler {
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       5 * time.Minute,
+		ReadHeaderTimeout: cmp.Or(s.cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		IdleTimeout:       cmp.Or(s.cfg.IdleTimeout, DefaultIdleTimeout),
+		MaxHeaderBytes:    cmp.Or(s.cfg.MaxHeaderBytes, DefaultMaxHeaderBytes),
 		ErrorLog:          slog.NewLogLogger(s.lg.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if s.cfg.MaxConnsPerIP > 0 {
+		ln = newCapListener(ln, s.lg, s.cfg.MaxConnsPerIP, s.limitM.connsRefused)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -76,10 +76,11 @@ func (h *Handler) userPage(name string) pageFunc {
 
 // tokensPage is the body of the tokens template.
 type tokensPage struct {
-	Tokens []hub.Token
-	Name   string
-	Role   string
-	Error  string
+	Tokens  []hub.Token
+	Name    string
+	Role    string
+	Error   string
+	Storage *hub.Storage
 }
 
 func (h *Handler) tokens(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -95,6 +96,9 @@ func (h *Handler) renderTokens(w http.ResponseWriter, r *http.Request, v *visit,
 		return err
 	}
 	body.Tokens = list
+	if body.Storage, err = h.hub.NamespaceStorage(r.Context(), server.Identity(r.Context()), v.user.Name); err != nil {
+		return err
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	return h.render(w, r, v, status, "tokens", &page{Title: "Access tokens", Body: body})
 }
@@ -112,7 +116,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, v *visit) 
 		return nil
 	}
 	name, role := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("role")
-	t, secret, err := h.hub.CreateToken(r.Context(), server.Identity(r.Context()), name, role)
+	t, secret, err := h.hub.CreateToken(r.Context(), server.Identity(r.Context()), hub.TokenSpec{Name: name, Role: role})
 	if err != nil {
 		if status, msg, ok := formProblem(err); ok {
 			return h.renderTokens(w, r, v, status, tokensPage{Name: name, Role: role, Error: msg})
@@ -216,7 +220,7 @@ func (h *Handler) writable(r *http.Request, a *repoAddr) (*hub.Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !hub.CanWrite(who, repo) {
+	if !h.hub.Can(r.Context(), who, repo, hub.Manage) {
 		return nil, &hub.Error{Kind: hub.ErrForbidden, Msg: "You don't have the rights to change the settings of " + repo.FullName()}
 	}
 	return repo, nil

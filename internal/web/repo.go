@@ -33,7 +33,7 @@ func (h *Handler) header(r *http.Request, repo *hub.Repo, tab, rev string) repoH
 		rev = repo.DefaultBranch
 	}
 	return repoHeader{Repo: repo, Path: repoPath(repo), Tab: tab, Rev: url.PathEscape(rev),
-		CanWrite: hub.CanWrite(server.Identity(r.Context()), repo)}
+		CanWrite: h.hub.Can(r.Context(), server.Identity(r.Context()), repo, hub.Manage)}
 }
 
 // repoPage is the body of the repo template.

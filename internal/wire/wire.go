@@ -27,13 +27,36 @@ type WhoAmI struct {
 type WhoAmIAuth struct {
 	Type        string             `json:"type"`
 	AccessToken *WhoAmIAccessToken `json:"accessToken,omitempty"`
+	ExpiresAt   *string            `json:"expiresAt,omitempty"`
 }
 
 // WhoAmIAccessToken describes an access token.
 type WhoAmIAccessToken struct {
-	DisplayName string `json:"displayName"`
-	Role        string `json:"role"`
-	CreatedAt   string `json:"createdAt"`
+	DisplayName string       `json:"displayName"`
+	Role        string       `json:"role"` // read, write or fineGrained
+	CreatedAt   string       `json:"createdAt"`
+	ExpiresAt   *string      `json:"expiration,omitempty"`
+	FineGrained *FineGrained `json:"fineGrained,omitempty"`
+}
+
+// FineGrained lists a fine-grained token's permissions.
+type FineGrained struct {
+	CanReadGatedRepos bool               `json:"canReadGatedRepos"`
+	Global            []string           `json:"global"`
+	Scoped            []FineGrainedScope `json:"scoped"`
+}
+
+// FineGrainedScope grants permissions on one entity.
+type FineGrainedScope struct {
+	Entity      FineGrainedEntity `json:"entity"`
+	Permissions []string          `json:"permissions"`
+}
+
+// FineGrainedEntity is a user, organisation or repository.
+type FineGrainedEntity struct {
+	ID   string `json:"_id"`
+	Type string `json:"type"`
+	Name string `json:"name"`
 }
 
 // LFSInfo is the lfs object of a tree entry (oid = SHA-256).

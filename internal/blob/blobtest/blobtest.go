@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/agorahub/agora/internal/blob"
 )
@@ -34,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 		{"Multipart", testMultipart},
 		{"MultipartMismatch", testMultipartMismatch},
 		{"DeleteAndList", testDeleteList},
+		{"ModTime", testModTime},
 		{"InvalidOID", testInvalid},
 	}
 	for _, tc := range tests {
@@ -317,6 +319,27 @@ func testInvalid(t *testing.T, s blob.Store) {
 		}
 		if _, err := s.Create(t.Context(), oid, 1); !errors.Is(err, blob.ErrInvalid) {
 			t.Errorf("Create(%q) = %v, want ErrInvalid", oid, err)
+		}
+	}
+}
+
+// testModTime: Stat and List report when an object was published, which
+// garbage collection relies on to spare fresh uploads. Clocks of a remote
+// backend may be a little off, hence the margin.
+func testModTime(t *testing.T, s blob.Store) {
+	before := time.Now().Add(-time.Minute)
+	data, oid := Content(10)
+	Put(t, s, data, oid)
+	after := time.Now().Add(time.Minute)
+	info, err := s.Stat(t.Context(), oid)
+	must(t, err)
+	if info.ModTime.Before(before) || info.ModTime.After(after) {
+		t.Errorf("Stat ModTime = %v, want about %v", info.ModTime, time.Now())
+	}
+	for info, err := range s.List(t.Context()) {
+		must(t, err)
+		if info.OID == oid && (info.ModTime.Before(before) || info.ModTime.After(after)) {
+			t.Errorf("List ModTime = %v, want about %v", info.ModTime, time.Now())
 		}
 	}
 }

@@ -85,7 +85,7 @@ func (s *Store) Stat(ctx context.Context, oid string) (blob.Info, error) {
 	if err != nil {
 		return blob.Info{}, notFound(err, oid)
 	}
-	return blob.Info{OID: oid, Size: fi.Size()}, nil
+	return blob.Info{OID: oid, Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
 func notFound(err error, oid string) error {
@@ -346,7 +346,7 @@ func (s *Store) List(ctx context.Context) iter.Seq2[blob.Info, error] {
 			if err != nil {
 				return err
 			}
-			if !yield(blob.Info{OID: d.Name(), Size: fi.Size()}, nil) {
+			if !yield(blob.Info{OID: d.Name(), Size: fi.Size(), ModTime: fi.ModTime()}, nil) {
 				return fs.SkipAll
 			}
 			return nil

@@ -197,7 +197,7 @@ func (s *Store) Stat(ctx context.Context, oid string) (blob.Info, error) {
 		}
 		return blob.Info{}, fmt.Errorf("s3: head %s: %w", oid, err)
 	}
-	return blob.Info{OID: oid, Size: aws.ToInt64(out.ContentLength)}, nil
+	return blob.Info{OID: oid, Size: aws.ToInt64(out.ContentLength), ModTime: aws.ToTime(out.LastModified)}, nil
 }
 
 // Open implements blob.Opener: the file reads lazily with ranged GETs.
@@ -689,7 +689,7 @@ func (s *Store) List(ctx context.Context) iter.Seq2[blob.Info, error] {
 				if blob.CheckOID(oid) != nil {
 					continue
 				}
-				if !yield(blob.Info{OID: oid, Size: aws.ToInt64(o.Size)}, nil) {
+				if !yield(blob.Info{OID: oid, Size: aws.ToInt64(o.Size), ModTime: aws.ToTime(o.LastModified)}, nil) {
 					return
 				}
 			}

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"ConcurrentCAS", testConcurrentCAS},
 		{"TxRollback", testTxRollback},
 		{"LFSLinks", testLFS},
+		{"Maintenance", testMaintenance},
 		{"RepoMeta", testRepoMeta},
 		{"ListRepos", testList},
 		{"Secrets", testSecrets},
@@ -42,6 +43,14 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"Scans", testScans},
 		{"SigningKeys", testSigningKeys},
 		{"SearchDocs", testSearchDocs},
+		{"RateCounters", testRateCounters},
+		{"Quotas", testQuotas},
+		{"NamespaceUsage", testNamespaceUsage},
+		{"Orgs", testOrgs},
+		{"TokenScopes", testTokenScopes},
+		{"AccessRequests", testAccessRequests},
+		{"Audit", testAudit},
+		{"ExternalIdentities", testExternalIdentities},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

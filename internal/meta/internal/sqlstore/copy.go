@@ -20,9 +20,11 @@ var copyTables = []struct {
 	cols    string
 	idTable bool // has an identity column "id" whose sequence must follow
 }{
-	{"users", "id, name, lname, full_name, email, is_admin, password_hash, created_at", true},
-	{"tokens", "id, user_id, name, hash, role, created_at", true},
-	{"repos", "id, public_id, type, namespace, name, lname, private, gated, default_branch, allow_force_push, created_at, updated_at, downloads, likes, downloads_all_time, trending, changed_at", true},
+	{"users", "id, name, lname, full_name, email, is_admin, password_hash, created_at, kind, default_private, details", true},
+	{"tokens", "id, user_id, name, hash, role, created_at, expires_at, scopes", true},
+	{"repos", "id, public_id, type, namespace, name, lname, private, gated, default_branch, allow_force_push, created_at, updated_at, downloads, likes, downloads_all_time, trending, changed_at, creator_id", true},
+	{"org_members", "org_id, user_id, role, created_at", false},
+	{"external_identities", "issuer, subject, user_id", false},
 	{"repo_redirects", "type, lname, repo_id", false},
 	{"objects", "repo_id, oid, kind, size, lfs_oid, lfs_size, data", false},
 	{"refs", "repo_id, name, target", false},
@@ -36,6 +38,9 @@ var copyTables = []struct {
 	{"scans", "key, repo_id, version, level, result, scanned_at", false},
 	{"scan_queue", "key, repo_id, path, size, enqueued_at, lease_until", false},
 	{"signing_keys", "id, user_id, name, pem, created_at", true},
+	{"access_requests", "repo_id, user_id, status, fields, created_at, reviewed_at, reviewed_by, reason", false},
+	{"audit_log", "id, at, actor_id, actor, action, namespace, target, detail, ip", true},
+	{"namespace_quotas", "namespace, max_bytes", false}, // rate_counters are transient: not copied
 }
 
 type baser interface{ base() *Store }

@@ -147,7 +147,7 @@ func (o *ops) Likers(ctx context.Context, repoID int64, limit int) ([]meta.User,
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := o.q.QueryContext(ctx, `SELECT u.id, u.name, u.full_name, u.email, u.is_admin, u.password_hash, u.created_at
+	rows, err := o.q.QueryContext(ctx, `SELECT `+userColsOf("u")+`
 		FROM likes l JOIN users u ON u.id = l.user_id WHERE l.repo_id = $1 ORDER BY l.created_at DESC, u.id DESC LIMIT `+strconv.Itoa(limit), repoID)
 	if err != nil {
 		return nil, fmt.Errorf("likers: %w", err)

@@ -166,27 +166,51 @@ func (o *ops) wrapWrite(err error, what string) error {
 
 // ---- users
 
-const userCols = `id, name, full_name, email, is_admin, password_hash, created_at`
+const userCols = `id, name, full_name, email, is_admin, password_hash, created_at, kind, default_private, details`
+
+// userColsOf is userCols for a table alias.
+func userColsOf(alias string) string {
+	return strings.ReplaceAll("a.id, a.name, a.full_name, a.email, a.is_admin, a.password_hash, a.created_at, a.kind, a.default_private, a.details", "a.", alias+".")
+}
 
 func scanUser(row interface{ Scan(...any) error }) (*meta.User, error) {
-	var u meta.User
-	var admin int
-	var created int64
-	if err := row.Scan(&u.ID, &u.Name, &u.FullName, &u.Email, &admin, &u.PasswordHash, &created); err != nil {
+	var us userScan
+	if err := row.Scan(us.dest()...); err != nil {
 		return nil, err
 	}
-	u.IsAdmin = admin != 0
-	u.CreatedAt = fromMS(created)
+	u := us.user()
 	return &u, nil
+}
+
+// userScan receives the columns of userCols.
+type userScan struct {
+	u              meta.User
+	admin, defPriv int
+	created        int64
+}
+
+func (s *userScan) dest() []any {
+	u := &s.u
+	return []any{&u.ID, &u.Name, &u.FullName, &u.Email, &s.admin, &u.PasswordHash, &s.created, &u.Kind, &s.defPriv, &u.Details}
+}
+
+func (s *userScan) user() meta.User {
+	u := s.u
+	u.IsAdmin, u.DefaultPrivate, u.CreatedAt = s.admin != 0, s.defPriv != 0, fromMS(s.created)
+	return u
 }
 
 func (o *ops) CreateUser(ctx context.Context, u *meta.User) error {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = time.Now()
 	}
-	err := o.q.QueryRowContext(ctx, `INSERT INTO users (name, lname, full_name, email, is_admin, password_hash, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		u.Name, strings.ToLower(u.Name), u.FullName, u.Email, b2i(u.IsAdmin), u.PasswordHash, ms(u.CreatedAt)).Scan(&u.ID)
+	if u.Kind == "" {
+		u.Kind = meta.KindUser
+	}
+	err := o.q.QueryRowContext(ctx, `INSERT INTO users (name, lname, full_name, email, is_admin, password_hash, created_at, kind, default_private, details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		u.Name, strings.ToLower(u.Name), u.FullName, u.Email, b2i(u.IsAdmin), u.PasswordHash, ms(u.CreatedAt),
+		u.Kind, b2i(u.DefaultPrivate), u.Details).Scan(&u.ID)
 	if err != nil {
 		return o.wrapWrite(err, "create user "+u.Name)
 	}
@@ -231,12 +255,53 @@ func rowsOrNotFound(res sql.Result, err error, what string) error {
 
 // ---- tokens
 
+const tokenCols = `t.id, t.user_id, t.name, t.hash, t.role, t.created_at, t.expires_at, t.scopes`
+
+type tokenScan struct {
+	t                meta.Token
+	created, expires int64
+	scopes           string
+}
+
+func (s *tokenScan) dest() []any {
+	t := &s.t
+	return []any{&t.ID, &t.UserID, &t.Name, &t.Hash, &t.Role, &s.created, &s.expires, &s.scopes}
+}
+
+func (s *tokenScan) token() (meta.Token, error) {
+	t := s.t
+	t.CreatedAt = fromMS(s.created)
+	if s.expires != 0 {
+		t.ExpiresAt = fromMS(s.expires)
+	}
+	if s.scopes != "" {
+		t.Scopes = new(meta.TokenScopes)
+		if err := json.Unmarshal([]byte(s.scopes), t.Scopes); err != nil {
+			return t, fmt.Errorf("token %d: scopes: %w", t.ID, err)
+		}
+	}
+	return t, nil
+}
+
 func (o *ops) CreateToken(ctx context.Context, t *meta.Token) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now()
 	}
-	err := o.q.QueryRowContext(ctx, `INSERT INTO tokens (user_id, name, hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		t.UserID, t.Name, t.Hash, t.Role, ms(t.CreatedAt)).Scan(&t.ID)
+	var expires int64
+	if !t.ExpiresAt.IsZero() {
+		expires = ms(t.ExpiresAt)
+	}
+	scopes := ""
+	if t.Scopes != nil {
+		b, err := json.Marshal(t.Scopes)
+		if err != nil {
+			return fmt.Errorf("create token: %w", err)
+		}
+		scopes = string(b)
+	}
+	err := o.q.QueryRowContext(ctx, `INSERT INTO tokens (user_id, name, hash, role, created_at, expires_at, scopes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		t.UserID, t.Name, t.Hash, t.Role, ms(t.CreatedAt), expires, scopes).Scan(&t.ID)
 	if err != nil {
 		return o.wrapWrite(err, "create token")
 	}
@@ -244,37 +309,49 @@ func (o *ops) CreateToken(ctx context.Context, t *meta.Token) error {
 }
 
 func (o *ops) TokenByHash(ctx context.Context, hash []byte) (*meta.Token, *meta.User, error) {
-	row := o.q.QueryRowContext(ctx, `SELECT t.id, t.user_id, t.name, t.hash, t.role, t.created_at,
-		u.id, u.name, u.full_name, u.email, u.is_admin, u.password_hash, u.created_at
+	row := o.q.QueryRowContext(ctx, `SELECT `+tokenCols+`, `+userColsOf("u")+`
 		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`, hash)
-	var t meta.Token
-	var u meta.User
-	var tc, uc int64
-	var admin int
-	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &t.Role, &tc, &u.ID, &u.Name, &u.FullName, &u.Email, &admin, &u.PasswordHash, &uc); err != nil {
+	var ts tokenScan
+	var us userScan
+	if err := row.Scan(append(ts.dest(), us.dest()...)...); err != nil {
 		return nil, nil, notFound(err, "token")
 	}
-	t.CreatedAt, u.CreatedAt, u.IsAdmin = fromMS(tc), fromMS(uc), admin != 0
+	t, err := ts.token()
+	if err != nil {
+		return nil, nil, err
+	}
+	u := us.user()
 	return &t, &u, nil
 }
 
 func (o *ops) ListTokens(ctx context.Context, userID int64) ([]meta.Token, error) {
-	rows, err := o.q.QueryContext(ctx, `SELECT id, user_id, name, hash, role, created_at FROM tokens WHERE user_id = $1 ORDER BY id`, userID)
+	rows, err := o.q.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens t WHERE t.user_id = $1 ORDER BY t.id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	defer rows.Close()
 	var out []meta.Token
 	for rows.Next() {
-		var t meta.Token
-		var c int64
-		if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &t.Role, &c); err != nil {
+		var ts tokenScan
+		if err := rows.Scan(ts.dest()...); err != nil {
 			return nil, fmt.Errorf("list tokens: %w", err)
 		}
-		t.CreatedAt = fromMS(c)
+		t, err := ts.token()
+		if err != nil {
+			return nil, err
+		}
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+func (o *ops) DeleteTokensNamed(ctx context.Context, userID int64, name string) (int, error) {
+	res, err := o.q.ExecContext(ctx, `DELETE FROM tokens WHERE user_id = $1 AND name = $2`, userID, name)
+	if err != nil {
+		return 0, fmt.Errorf("delete tokens %q: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 func (o *ops) DeleteToken(ctx context.Context, userID, tokenID int64) error {
@@ -285,7 +362,7 @@ func (o *ops) DeleteToken(ctx context.Context, userID, tokenID int64) error {
 // ---- repos
 
 const repoCols = `r.id, r.public_id, r.type, r.namespace, r.name, r.private, r.gated, r.default_branch,
-	r.allow_force_push, r.created_at, r.updated_at, r.downloads, r.likes, r.downloads_all_time, r.trending`
+	r.allow_force_push, r.created_at, r.updated_at, r.downloads, r.likes, r.downloads_all_time, r.trending, r.creator_id`
 
 type repoScan struct {
 	r                meta.Repo
@@ -296,7 +373,7 @@ type repoScan struct {
 func (s *repoScan) dest() []any {
 	r := &s.r
 	return []any{&r.ID, &r.PublicID, &r.Type, &r.Namespace, &r.Name, &s.priv, &r.Gated, &r.DefaultBranch,
-		&s.force, &s.created, &s.updated, &r.Downloads, &r.Likes, &r.DownloadsAllTime, &r.Trending}
+		&s.force, &s.created, &s.updated, &r.Downloads, &r.Likes, &r.DownloadsAllTime, &r.Trending, &r.CreatorID}
 }
 
 func (s *repoScan) repo() meta.Repo {
@@ -318,9 +395,9 @@ func (o *ops) CreateRepo(ctx context.Context, r *meta.Repo) error {
 		r.DefaultBranch = "main"
 	}
 	err := o.q.QueryRowContext(ctx, `INSERT INTO repos (public_id, type, namespace, name, lname, private, gated, default_branch,
-		allow_force_push, created_at, updated_at, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		allow_force_push, created_at, updated_at, changed_at, creator_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 		r.PublicID, r.Type, r.Namespace, r.Name, meta.LowerName(r.Namespace, r.Name), b2i(r.Private), r.Gated,
-		r.DefaultBranch, b2i(r.AllowForcePush), ms(r.CreatedAt), ms(r.UpdatedAt), ms(time.Now())).Scan(&r.ID)
+		r.DefaultBranch, b2i(r.AllowForcePush), ms(r.CreatedAt), ms(r.UpdatedAt), ms(time.Now()), r.CreatorID).Scan(&r.ID)
 	if err != nil {
 		return o.wrapWrite(err, "create repo "+r.FullName())
 	}
@@ -641,8 +718,10 @@ func (o *ops) UpdateRef(ctx context.Context, repoID int64, name string, old, new
 // ---- LFS links
 
 func (o *ops) AddLFSObject(ctx context.Context, repoID int64, oid string, size int64) error {
+	// created_at is the link's use time (meta.Maintenance): linking again
+	// refreshes it, so that a fresh upload is never collected.
 	_, err := o.q.ExecContext(ctx, `INSERT INTO repo_lfs (repo_id, oid, size, created_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (repo_id, oid) DO NOTHING`, repoID, oid, size, ms(time.Now()))
+		ON CONFLICT (repo_id, oid) DO UPDATE SET created_at = excluded.created_at`, repoID, oid, size, ms(time.Now()))
 	if err != nil {
 		return fmt.Errorf("link lfs object %s: %w", oid, err)
 	}

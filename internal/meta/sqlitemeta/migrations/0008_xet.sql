@@ -1,0 +1,2 @@
+-- Xet storage (reserved: filled by the Xet CAS work).
+SELECT 1;
