@@ -30,7 +30,11 @@ const usage = `usage: agora <command> [flags]
 commands:
   serve                 run the hub (default: SQLite + files under ./agora-data, 127.0.0.1:8080)
   user add NAME         create a user and print a write token (last line)
-  token add NAME        print a new token for user NAME (--read for read-only)
+  token add NAME        print a new token for user NAME (--read, --name, --expires 90d, --scope ENTITY=PERM,…)
+  token revoke USER N   revoke USER's token named N
+  org add ORG --owner U create an organisation with U as its admin
+  org member ORG USER   set a member's role (--role no_access|read|contributor|write|admin) or --remove it
+  audit                 print the audit log, newest first (--namespace NS, --limit N)
   reindex               recompute every repository's derived metadata (cards, weights, lineage)
   scan PATH...          scan local files or folders for dangerous pickles; exit 1 on findings
   rescan [--all]        queue every file for a new security scan (after a scanner upgrade)
@@ -59,6 +63,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdUser(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = cmdToken(ctx, args[1:], stdout, stderr)
+	case "org":
+		err = cmdOrg(ctx, args[1:], stdout, stderr)
+	case "audit":
+		err = cmdAudit(ctx, args[1:], stdout, stderr)
 	case "reindex":
 		err = cmdReindex(ctx, args[1:], stdout, stderr)
 	case "scan":

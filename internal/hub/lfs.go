@@ -37,6 +37,11 @@ type Grant struct {
 	UploadID string `json:"u,omitempty"`
 	Chunk    int64  `json:"c,omitempty"`
 	Expires  int64  `json:"e"`
+	// User is who the grant was issued to (0: anonymous). A download is
+	// authorised again for that user when the URL is used, so a URL
+	// stops working when the repository turns private or gated, or the
+	// user loses access.
+	User int64 `json:"w,omitempty"`
 }
 
 // Parts returns the number of parts of a multipart grant.
@@ -190,7 +195,11 @@ func (s *Service) LFSBatch(ctx context.Context, who *auth.Identity, ref RepoRef,
 			a.Err = &LFSError{Code: 404, Message: "Object does not exist"}
 		case op == "download":
 			a.Size = size
-			a.Download = s.sign(Grant{Kind: GrantDownload, RepoID: r.ID, OID: o.OID, Size: size, Expires: exp})
+			g := Grant{Kind: GrantDownload, RepoID: r.ID, OID: o.OID, Size: size, Expires: exp}
+			if who != nil {
+				g.User = who.User.ID
+			}
+			a.Download = s.sign(g)
 		case known && size == o.Size:
 			a.Present = true
 		case known:
@@ -342,6 +351,9 @@ func (s *Service) OpenLFSDownload(ctx context.Context, token string, redirect bo
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := s.recheckDownload(ctx, g); err != nil {
+		return nil, nil, err
+	}
 	if _, err := s.meta.LFSObject(ctx, g.RepoID, g.OID); err != nil {
 		if errors.Is(err, meta.ErrNotFound) {
 			return nil, nil, errorf(ErrEntryNotFound, "Object does not exist")
@@ -351,4 +363,31 @@ func (s *Service) OpenLFSDownload(ctx context.Context, token string, redirect bo
 	r := &meta.Repo{ID: g.RepoID}
 	c, err := s.OpenContent(ctx, r, &Entry{Path: g.OID, LFS: &gitobj.Pointer{OID: g.OID, Size: g.Size}}, redirect, s.cfg.UploadURLTTL)
 	return g, c, err
+}
+
+// recheckDownload authorises a download grant again at use, for the user
+// it was issued to, with today's repository state.
+func (s *Service) recheckDownload(ctx context.Context, g *Grant) error {
+	r, err := s.meta.RepoByID(ctx, g.RepoID)
+	if errors.Is(err, meta.ErrNotFound) {
+		return errorf(ErrEntryNotFound, "Object does not exist")
+	}
+	if err != nil {
+		return fmt.Errorf("download grant: %w", err)
+	}
+	var who *auth.Identity
+	if g.User != 0 {
+		u, err := s.meta.UserByID(ctx, g.User)
+		if errors.Is(err, meta.ErrNotFound) {
+			return errorf(ErrForbidden, "Invalid or expired download URL: ask for a new one")
+		}
+		if err != nil {
+			return fmt.Errorf("download grant: %w", err)
+		}
+		who = &auth.Identity{User: u, Role: meta.RoleRead}
+	}
+	if err := s.authorize(ctx, who, r, ReadContent); err != nil {
+		return errorf(ErrForbidden, "Invalid or expired download URL: ask for a new one")
+	}
+	return nil
 }

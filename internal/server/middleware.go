@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/agorahub/agora/internal/auth"
+	"github.com/agorahub/agora/internal/hub"
 )
 
 func withRequestID(h http.Handler) http.Handler {
@@ -31,7 +33,13 @@ func withRequestID(h http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequestID, id)))
+		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		// The audit log records where security events came from.
+		ip := r.RemoteAddr
+		if host, _, err := net.SplitHostPort(ip); err == nil {
+			ip = host
+		}
+		h.ServeHTTP(w, r.WithContext(hub.WithClientIP(ctx, ip)))
 	})
 }
 
