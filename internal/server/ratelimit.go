@@ -2,7 +2,9 @@ package server
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -55,7 +57,7 @@ func (s *Server) withRateLimit(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		subject, anonymous, who := limits.AddrSubject(s.ClientIP(r)), true, "this address"
+		subject, anonymous, who := limits.AddrSubject(s.limitAddr(r)), true, "this address"
 		if id != nil && id.User != nil {
 			subject, anonymous, who = limits.UserSubject(id.User.ID), false, "your account"
 		}
@@ -75,4 +77,27 @@ func (s *Server) withRateLimit(h http.Handler) http.Handler {
 			"Too many requests: %s reached the limit of %d %s requests per %v on this hub; retry in %s s",
 			who, d.Limit, b, d.Window, d.RetryAfter())})
 	})
+}
+
+// limitAddr is the address an anonymous request counts against: the
+// connection's, or behind a trusted proxy the one the proxy appended last
+// to X-Forwarded-For. Unlike ClientIP's first hop, which the client may
+// have written itself, that one cannot be chosen to dodge a limit.
+func (s *Server) limitAddr(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if last = strings.TrimSpace(last); last != "" {
+				return last
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -599,6 +599,34 @@ func TestRateLimit(t *testing.T) {
 	})
 }
 
+func TestLimitAddr(t *testing.T) {
+	tests := []struct {
+		trust bool
+		xff   []string
+		want  string
+	}{
+		{false, nil, "192.0.2.1"},
+		{false, []string{"198.51.100.9"}, "192.0.2.1"},
+		{true, nil, "192.0.2.1"},
+		{true, []string{"198.51.100.9"}, "198.51.100.9"},
+		// A client's own header comes first; the proxy appends the truth.
+		{true, []string{"203.0.113.5, 198.51.100.9"}, "198.51.100.9"},
+		{true, []string{"203.0.113.5", "198.51.100.9 "}, "198.51.100.9"},
+		{true, []string{"2001:db8::1"}, "2001:db8::1"},
+	}
+	for _, tc := range tests {
+		s := &Server{cfg: Config{TrustProxy: tc.trust}}
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = "192.0.2.1:5555"
+		for _, v := range tc.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		if got := s.limitAddr(r); got != tc.want {
+			t.Errorf("trust=%v xff=%q: %q, want %q", tc.trust, tc.xff, got, tc.want)
+		}
+	}
+}
+
 // recordingConn records what the server hands the connection's ReadFrom.
 type recordingConn struct {
 	*net.TCPConn

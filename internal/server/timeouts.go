@@ -45,7 +45,7 @@ const bodyProgress = 16 << 10
 // sixteenth of the allowance, halving when it took a quarter), so that a
 // fast client gets few large sendfile calls and a slow one small pieces
 // it can take in time. The smallest piece sets the slowest rate a client
-// may read at: 16 KiB per minute by default.
+// may read at: 16 KiB per allowance (273 B/s for a minute).
 const (
 	minPiece   = 16 << 10
 	firstPiece = 64 << 10
@@ -78,14 +78,13 @@ func (s *Server) withProgressDeadlines(h http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
-		var body *idleBody
 		if bodyIdle > 0 && r.Body != nil && r.Body != http.NoBody {
 			// A deadline from the start: if the handler never reads the
 			// body, the server still reads what is left of it before the
 			// next request, and a client that promised a body and sends
 			// nothing must not hold that read open.
 			rc.SetReadDeadline(time.Now().Add(bodyIdle))
-			body = &idleBody{ReadCloser: r.Body, rc: rc, idle: bodyIdle}
+			body := &idleBody{ReadCloser: r.Body, rc: rc, idle: bodyIdle}
 			// A copy: the server keeps its own *http.Request and decides
 			// how to finish the body by its type.
 			r = r.WithContext(r.Context())
@@ -96,8 +95,7 @@ func (s *Server) withProgressDeadlines(h http.Handler) http.Handler {
 			// "100 Continue" on the handler's first read. (net/http
 			// clears the write deadline after each request.)
 			rc.SetWriteDeadline(time.Now().Add(writeIdle))
-			pw := &progressWriter{ResponseWriter: w, rc: rc, idle: writeIdle, piece: firstPiece, armed: time.Now()}
-			w = pw
+			w = &progressWriter{ResponseWriter: w, rc: rc, idle: writeIdle, piece: firstPiece, armed: time.Now()}
 			// Rearmed after: the server flushes the last buffered bytes
 			// once the handler returns, however long it worked, and may
 			// first spend up to the body's allowance reading what is left
