@@ -169,7 +169,10 @@ func needed(a Action) level {
 
 // Hub messages that scripts and users recognise.
 const (
-	msgTokenLacks     = "You have read access but not the required permissions for this operation"
+	msgTokenLacks = "You have read access but not the required permissions for this operation"
+	// msgReadToken keeps the Hub's sentence and says why, for git users
+	// who see it after "remote:".
+	msgReadToken      = msgTokenLacks + " (the token is read-only)"
 	msgSignInToWrite  = "You must be authenticated to access this resource"
 	msgEnableGatedFGT = "Please enable access to public gated repositories in your fine-grained token settings to view this repository."
 )
@@ -231,7 +234,7 @@ func tokenAllows(c *Caller, r Repo, a Action, member bool) Decision {
 		return Decision{Outcome: Allow}
 	case meta.RoleRead:
 		if needed(a) > read {
-			return Decision{Outcome: Forbidden, Message: msgTokenLacks}
+			return Decision{Outcome: Forbidden, Message: msgReadToken}
 		}
 		return Decision{Outcome: Allow}
 	case meta.RoleFineGrained:
@@ -408,6 +411,9 @@ func AccountAction(c *Caller) Decision {
 		return Decision{Outcome: SignIn, Message: msgSignInToWrite}
 	}
 	if c.Token != nil && c.Token.Role != meta.RoleWrite {
+		if c.Token.Role == meta.RoleRead {
+			return Decision{Outcome: Forbidden, Message: msgReadToken}
+		}
 		return Decision{Outcome: Forbidden, Message: msgTokenLacks}
 	}
 	return Decision{Outcome: Allow}

@@ -220,7 +220,7 @@ func TestAdvertisementAndAccess(t *testing.T) {
 		{name: "dumb http", path: "/alice/pub.git/info/refs", status: 403, contains: "smart HTTP"},
 		{name: "receive needs a token", path: "/alice/pub.git/info/refs?service=git-receive-pack", status: 401},
 		{name: "receive", path: "/alice/pub.git/info/refs?service=git-receive-pack", token: "T", status: 200, contains: "report-status delete-refs ofs-delta no-thin atomic quiet"},
-		{name: "receive read-only", path: "/alice/pub.git/info/refs?service=git-receive-pack", token: "R", status: 403, contains: "read access"},
+		{name: "receive read-only", path: "/alice/pub.git/info/refs?service=git-receive-pack", token: "R", status: 403, contains: "read-only"},
 		{name: "receive other user", path: "/alice/pub.git/info/refs?service=git-receive-pack", token: "O", status: 403},
 		{name: "private anonymous", path: "/alice/priv.git/info/refs?service=git-upload-pack", status: 401},
 		{name: "missing anonymous", path: "/alice/nope.git/info/refs?service=git-upload-pack", status: 401},
