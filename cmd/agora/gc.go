@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agorahub/agora/internal/hub"
+	"github.com/agorahub/agora/internal/xet/cas"
 )
 
 // cmdGC deletes LFS content no repository references
@@ -17,6 +18,7 @@ func cmdGC(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	st := addStoreFlags(f)
 	grace := f.duration("grace", hub.DefaultGCGrace, "spare objects uploaded and upload links used less than this long ago; must exceed the longest upload-to-commit time of your clients")
 	dryRun := f.bool("dry-run", false, "report what would be deleted, delete nothing")
+	xorbGrace := f.duration("xorb-grace", cas.DefaultXorbGrace, "keep unreferenced Xet xorbs this long after their last use")
 	verbose := f.bool("v", false, "print every object deleted")
 	if err := f.parse(args); err != nil {
 		return err
@@ -27,7 +29,7 @@ func cmdGC(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *grace < time.Hour && !*dryRun {
 		fmt.Fprintf(stderr, "agora gc: warning: a grace period of %v may delete content of uploads whose commit is still to come\n", *grace)
 	}
-	svc, done, err := openService(ctx, st, stderr)
+	svc, xs, done, err := openServiceXet(ctx, st, stderr)
 	if err != nil {
 		return err
 	}
@@ -45,6 +47,11 @@ func cmdGC(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, gcSummary(stats, *grace, *dryRun))
+	sum, err := collectXorbs(ctx, xs, *xorbGrace, *dryRun)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, sum)
 	return nil
 }
 
@@ -66,7 +73,7 @@ func gcRoots() []hub.GCRoots {
 
 // runGC collects every interval until ctx ends (serve --gc-interval).
 // Several replicas may do so at once: collections are idempotent.
-func runGC(ctx context.Context, lg *slog.Logger, svc *hub.Service, grace, interval time.Duration) {
+func runGC(ctx context.Context, lg *slog.Logger, svc *hub.Service, xs *cas.Service, grace, xorbGrace, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -85,5 +92,12 @@ func runGC(ctx context.Context, lg *slog.Logger, svc *hub.Service, grace, interv
 		}
 		lg.Info("garbage collection", "deleted", stats.Deleted, "freed", stats.BytesFreed, "links_removed", stats.LinksRemoved,
 			"live", stats.Live, "recent", stats.Recent, "dur", time.Since(start))
+		if sum, err := collectXorbs(ctx, xs, xorbGrace, false); err != nil {
+			if ctx.Err() == nil {
+				lg.Warn("xorb garbage collection failed", "err", err)
+			}
+		} else {
+			lg.Info(sum)
+		}
 	}
 }

@@ -65,6 +65,9 @@ func cmdMigrateStore(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 	}
 	fmt.Fprintf(stdout, "blobs: %d copied and verified (%d bytes), %d already present\n", copied, bytes, skipped)
+	if err := copyXorbs(ctx, sb, db, stdout); err != nil {
+		return err
+	}
 	cp, ok := src.(interface {
 		CopyTo(ctx context.Context, dst meta.Store, progress func(string, int64)) error
 	})

@@ -17,8 +17,10 @@ import (
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/hubapi"
 	"github.com/agorahub/agora/internal/limits"
+	"github.com/agorahub/agora/internal/search"
 	"github.com/agorahub/agora/internal/server"
 	"github.com/agorahub/agora/internal/web"
+	"github.com/agorahub/agora/internal/xet/casapi"
 )
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar, error) {
@@ -58,6 +60,9 @@ type serveConfig struct {
 	debugAddr       *string
 	gcInterval      *time.Duration
 	gcGrace         *time.Duration
+	index           *indexFlags
+	xet             *xetFlags
+	oidc            oidcFlags
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -87,6 +92,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		debugAddr:       f.string("debug-addr", "", "serve Go profiling endpoints (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060 (default: off)"),
 		gcInterval:      f.duration("gc-interval", 0, "delete unreferenced LFS content this often, like agora gc (default: off)"),
 		gcGrace:         f.duration("gc-grace", hub.DefaultGCGrace, "grace period of --gc-interval collections (see agora gc --grace)"),
+		index:           addIndexFlags(f, st),
+		xet:             addXetFlags(f),
+		oidc:            addOIDCFlags(f),
 	}
 	if err := f.parse(args); err != nil {
 		return err
@@ -143,11 +151,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	svc, err := hub.New(ctx, lg, cfg, ms, bs)
+	xs, hubBlobs, err := openXet(ctx, lg, ms, bs, cfg.MaxLFSFile, *c.blobsProxy)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(lg, scfg, svc, []server.Check{{Name: "metadata", Fn: ms.Ping}, {Name: "blobs", Fn: bs.Ping}})
+	svc, err := hub.New(ctx, lg, cfg, ms, hubBlobs)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(lg, scfg, casapi.Authenticator(svc), []server.Check{{Name: "metadata", Fn: ms.Ping}, {Name: "blobs", Fn: bs.Ping}})
 	if err != nil {
 		return err
 	}
@@ -156,16 +168,28 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		rl = limits.New(lg, rateCfg, ms)
 		srv.SetRateLimiter(rl)
 	}
-	srv.Mount(hubapi.New(lg, srv, svc, hubapi.Config{ProxyDownloads: *c.blobsProxy}))
+	apiCfg := hubapi.Config{ProxyDownloads: *c.blobsProxy}
+	c.xet.mount(lg, srv, xs, &apiCfg)
+	srv.Mount(hubapi.New(lg, srv, svc, apiCfg))
 	srv.Mount(gitproto.New(lg, srv, svc, gitproto.Config{MaxPushSize: *c.maxPush}))
-	srv.Mount(web.New(lg, srv, svc, web.Config{}))
+	ssoClient, err := c.oidc.client()
+	if err != nil {
+		return err
+	}
+	srv.Mount(web.New(lg, srv, svc, web.Config{SSO: ssoClient}))
+
+	ix, err := openIndex(ctx, lg, ms, c.index, search.Options{})
+	if err != nil {
+		return err
+	}
+	svc.UseIndex(ix)
 
 	bg, stopBG := context.WithCancel(ctx)
 	bgDone := make(chan struct{})
 	scanDone, indexDone := make(chan struct{}), make(chan struct{})
 	go func() { svc.RunBackground(bg); close(bgDone) }()
 	go func() { svc.RunScanners(bg, int(*c.scanWorkers)); close(scanDone) }()
-	go func() { svc.RunSearchIndex(bg); close(indexDone) }()
+	go func() { ix.Run(bg); close(indexDone) }()
 	limitsDone := make(chan struct{})
 	go func() {
 		if rl != nil {
@@ -177,7 +201,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *c.gcInterval > 0 {
 		gcCtx, stopGC := context.WithCancel(bg)
 		gcDone := make(chan struct{})
-		go func() { runGC(gcCtx, lg, svc, *c.gcGrace, *c.gcInterval); close(gcDone) }()
+		go func() { runGC(gcCtx, lg, svc, xs, *c.gcGrace, *c.xet.grace, *c.gcInterval); close(gcDone) }()
 		defer func() { stopGC(); <-gcDone }()
 	}
 

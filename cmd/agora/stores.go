@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,20 +104,7 @@ func redact(u string) string {
 // openService opens the stores and the hub for an admin command that
 // works on the same data as the server; done closes them.
 func openService(ctx context.Context, st *storeFlags, stderr io.Writer) (svc *hub.Service, done func(), err error) {
-	ms, err := openMeta(ctx, st.dbURL())
-	if err != nil {
-		return nil, nil, err
-	}
-	bs, err := openBlobs(ctx, st.blobsURL())
-	if err != nil {
-		ms.Close()
-		return nil, nil, err
-	}
-	lg := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err = hub.New(ctx, lg, hub.DefaultConfig(), ms, bs)
-	if err != nil {
-		ms.Close()
-		return nil, nil, err
-	}
-	return svc, func() { ms.Close() }, nil
+	// The hub runs on the Xet overlay: see openServiceXet.
+	svc, _, done, err = openServiceXet(ctx, st, stderr)
+	return svc, done, err
 }

@@ -34,6 +34,9 @@ var (
 	ErrSizeMismatch = errors.New("blob: size mismatch")
 	// ErrInvalid: a malformed oid, size or upload id.
 	ErrInvalid = errors.New("blob: invalid argument")
+	// ErrNoSpace: the backend is full (disk full, quota reached); nothing
+	// of the failed write is kept.
+	ErrNoSpace = errors.New("blob: storage is full")
 )
 
 // Info describes a stored object.
@@ -154,6 +157,72 @@ type PartPresigner interface {
 	PresignPart(ctx context.Context, uploadID string, n int, ttl time.Duration) (string, error)
 }
 
+// Keyspace holds a family of objects kept beside the LFS content but
+// named by their caller rather than by their SHA-256: Xet xorbs, named by
+// their Merkle hash, whose content only the caller can check. Its objects
+// live under their own key prefix: the store's List, Stat and Delete
+// never see them, so garbage collection of LFS content leaves them alone.
+// Keys are 64 lowercase hex digits, like oids. A Keyspace is safe for
+// concurrent use.
+type Keyspace interface {
+	Statter
+	Opener
+	Deleter
+	Lister
+	// Create starts writing object key of size bytes (a negative size:
+	// not known in advance). The writer's Commit checks only the size and
+	// publishes atomically: the caller checks the content as it streams
+	// through and calls Abort when it is wrong. Committing an object that
+	// already exists succeeds without rewriting it.
+	Create(ctx context.Context, key string, size int64) (Writer, error)
+}
+
+// Keyspaces is the optional capability of a store to hold other families
+// of objects, each in a key space of its own (see [OpenKeyspace]).
+type Keyspaces interface {
+	// Keyspace returns the key space called name (lowercase letters;
+	// "objects", "tmp" and "uploads" are the store's own), creating it on
+	// first use.
+	Keyspace(name string) (Keyspace, error)
+}
+
+// RangeRedirector is the optional capability of a key space to hand out a
+// URL from which a client downloads bytes [from, to) of an object directly
+// (a presigned, range-bound GET). The client must send exactly the header
+// "Range: bytes=from-(to-1)"; other ranges are refused.
+type RangeRedirector interface {
+	// RangeURL returns a URL valid for ttl, or "" when the space cannot
+	// give one.
+	RangeURL(ctx context.Context, key string, from, to int64, ttl time.Duration) (string, error)
+}
+
+// ErrUnsupported: the store lacks an optional capability.
+var ErrUnsupported = errors.New("blob: not supported by this store")
+
+// OpenKeyspace returns s's key space name, or an error wrapping
+// ErrUnsupported when s cannot hold one.
+func OpenKeyspace(s any, name string) (Keyspace, error) {
+	ks, ok := s.(Keyspaces)
+	if !ok {
+		return nil, fmt.Errorf("key space %s: %w", name, ErrUnsupported)
+	}
+	return ks.Keyspace(name)
+}
+
+// CheckKeyspace validates a key space name for implementations.
+func CheckKeyspace(name string) error {
+	switch name {
+	case "", "objects", "tmp", "uploads":
+		return fmt.Errorf("%w: key space name %q", ErrInvalid, name)
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] < 'a' || name[i] > 'z' {
+			return fmt.Errorf("%w: key space name %q", ErrInvalid, name)
+		}
+	}
+	return nil
+}
+
 // RedirectURL returns s's direct URL for oid, or "" if s cannot give one.
 func RedirectURL(ctx context.Context, s any, oid string, ttl time.Duration, filename string) (string, error) {
 	r, ok := s.(Redirector)
@@ -191,14 +260,23 @@ func NewVerifier(oid string, size int64) *Verifier {
 	return &Verifier{oid: oid, size: size, h: sha256.New()}
 }
 
+// NewSizeVerifier starts checking only the size of content whose name is
+// not its SHA-256 (objects of a [Keyspace], whose caller checks the
+// content); a negative size checks nothing.
+func NewSizeVerifier(size int64) *Verifier {
+	return &Verifier{size: size}
+}
+
 // Write hashes p. It fails with ErrSizeMismatch, writing nothing, if p
 // would take the content past the declared size.
 func (v *Verifier) Write(p []byte) (int, error) {
-	if v.n+int64(len(p)) > v.size {
+	if v.size >= 0 && v.n+int64(len(p)) > v.size {
 		return 0, fmt.Errorf("%w: more than the declared %d bytes", ErrSizeMismatch, v.size)
 	}
 	v.n += int64(len(p))
-	v.h.Write(p)
+	if v.h != nil {
+		v.h.Write(p)
+	}
 	return len(p), nil
 }
 
@@ -207,8 +285,11 @@ func (v *Verifier) Written() int64 { return v.n }
 
 // Check reports whether the content seen matches the declaration.
 func (v *Verifier) Check() error {
-	if v.n != v.size {
+	if v.size >= 0 && v.n != v.size {
 		return fmt.Errorf("%w: got %d bytes, declared %d", ErrSizeMismatch, v.n, v.size)
+	}
+	if v.h == nil {
+		return nil
 	}
 	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.oid {
 		return fmt.Errorf("%w: got %s, declared %s", ErrDigestMismatch, got, v.oid)

@@ -56,11 +56,13 @@ var allowed = map[string][]string{
 	"internal/server":              {"internal/hub", "internal/auth", "internal/limits"},
 	"internal/hubapi":              {"internal/server", "internal/hub", "internal/wire", "internal/gitobj", "internal/formats/card"},
 	"internal/gitproto":            {"internal/server", "internal/hub", "internal/gitobj", "internal/gitobj/packfile"},
-	"internal/web":                 {"internal/server", "internal/hub", "internal/wire", "internal/gitobj", "internal/formats/card"},
+	"internal/web":                 {"internal/server", "internal/hub", "internal/wire", "internal/gitobj", "internal/formats/card", "internal/sso"},
+	"internal/sso":                 {},
 	"internal/wire":                {},
 	"internal/client":              {"internal/wire"},
 	"internal/hub":                 {"internal/meta", "internal/blob", "internal/gitobj", "internal/gitobj/fsck", "internal/gitattr", "internal/auth", "internal/access", "internal/formats/", "internal/scan", "internal/modelsig", "internal/openness"},
 	"internal/access":              {"internal/meta"},
+	"internal/search":              {"internal/meta"},
 	"internal/auth":                {"internal/meta"},
 	"internal/scan":                {"internal/formats/"},
 	"internal/formats/":            {},
@@ -83,6 +85,8 @@ var allowed = map[string][]string{
 	"internal/modelsig":            {},
 	"internal/openness":            {},
 	"internal/xet":                 {},
+	"internal/xet/cas":             {"internal/xet", "internal/meta", "internal/blob"},
+	"internal/xet/casapi":          {"internal/server", "internal/auth", "internal/xet", "internal/xet/cas"},
 	"internal/depstest":            {},
 	"e2e":                          {"*"},
 	"bench":                        {"*"},
@@ -151,10 +155,13 @@ var heavy = map[string]string{
 	"github.com/go-git/":           "internal/gitproto",
 	"lukechampine.com/blake3":      "internal/xet",
 	"github.com/pierrec/lz4":       "internal/xet",
+	"github.com/coreos/go-oidc":    "internal/sso",
+	"golang.org/x/oauth2":          "internal/sso",
+	"github.com/go-jose/":          "internal/sso",
 }
 
 func TestThirdPartyConfined(t *testing.T) {
-	pure := []string{"internal/gitobj", "internal/gitobj/packfile", "internal/gitattr", "internal/wire", "internal/blob", "internal/meta", "internal/formats/safetensors", "internal/formats/gguf", "internal/formats/pickle", "internal/auth", "internal/hub", "internal/scan"}
+	pure := []string{"internal/gitobj", "internal/gitobj/packfile", "internal/gitattr", "internal/wire", "internal/blob", "internal/meta", "internal/formats/safetensors", "internal/formats/gguf", "internal/formats/pickle", "internal/auth", "internal/hub", "internal/scan", "internal/search"}
 	for _, p := range listPackages(t) {
 		sp := short(p.ImportPath)
 		for _, imp := range p.Imports {
@@ -178,8 +185,8 @@ func TestNoHTTPBelowHandlers(t *testing.T) {
 		sp := short(p.ImportPath)
 		below := strings.HasPrefix(sp, "internal/hub") && sp != "internal/hubapi" ||
 			strings.HasPrefix(sp, "internal/meta") || strings.HasPrefix(sp, "internal/formats") ||
-			sp == "internal/auth" || sp == "internal/access" || sp == "internal/scan" || sp == "internal/gitobj" ||
-			sp == "internal/blob" || sp == "internal/blob/fsblob"
+			sp == "internal/auth" || sp == "internal/access" || sp == "internal/search" || sp == "internal/scan" || sp == "internal/gitobj" ||
+			sp == "internal/blob" || sp == "internal/blob/fsblob" || sp == "internal/xet" || sp == "internal/xet/cas"
 		if !below {
 			continue
 		}

@@ -65,11 +65,12 @@ type preparedOp struct {
 // operations are applied to the current head, retrying when another
 // commit lands first, so that concurrent committers never lose each
 // other's changes. With ParentCommit, a moved head is ErrStaleParent.
-func (s *Service) Commit(ctx context.Context, who *auth.Identity, ref RepoRef, req CommitRequest) (*CommitResult, error) {
+func (s *Service) Commit(ctx context.Context, who *auth.Identity, ref RepoRef, req CommitRequest) (_ *CommitResult, err error) {
 	r, err := s.writableRepo(ctx, who, ref)
 	if err != nil {
 		return nil, err
 	}
+	defer s.goneRepo(ctx, r.ID, &err)
 	ops, err := s.prepareOps(ctx, r, req.Ops)
 	if err != nil {
 		return nil, err
@@ -354,11 +355,12 @@ func (s *Service) tryCommit(ctx context.Context, who *auth.Identity, r *meta.Rep
 
 // SuperSquash replaces the history of a branch with one commit holding
 // its current files.
-func (s *Service) SuperSquash(ctx context.Context, who *auth.Identity, ref RepoRef, branch, message string) (gitobj.ID, error) {
+func (s *Service) SuperSquash(ctx context.Context, who *auth.Identity, ref RepoRef, branch, message string) (_ gitobj.ID, err error) {
 	r, err := s.writableRepo(ctx, who, ref)
 	if err != nil {
 		return gitobj.ZeroID, err
 	}
+	defer s.goneRepo(ctx, r.ID, &err)
 	refName, ok := commitTarget(branch)
 	if !ok {
 		return gitobj.ZeroID, revisionNotFound(branch)

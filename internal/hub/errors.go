@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/agorahub/agora/internal/blob"
 	"github.com/agorahub/agora/internal/gitobj"
+	"github.com/agorahub/agora/internal/meta"
 )
 
 // The domain's error kinds. Every error the Service returns to a caller
@@ -38,6 +40,9 @@ var (
 	// gated (400 RepoNotGated).
 	ErrNotGated    = fmt.Errorf("%w: repository not gated", ErrInvalid)
 	ErrGatedSignIn = fmt.Errorf("%w: sign in", ErrGated)
+	// ErrNoSpace: a store is full (507). The request was fine and may
+	// succeed once an operator frees space; nothing of it was kept.
+	ErrNoSpace = errors.New("storage is full")
 )
 
 // Error is a domain error: a kind, a message written for the user from
@@ -88,6 +93,24 @@ func AsError(err error) (*Error, bool) {
 		return &Error{Kind: ErrMoved, Msg: m.Msg}, true
 	}
 	return errors.AsType[*Error](err)
+}
+
+// noSpaceMsg is what a client is told when a store is full.
+const noSpaceMsg = "Storage is full on this hub: nothing was stored. Ask its operator to free space, then retry"
+
+// Domain returns err in the domain's vocabulary. Store failures that any
+// write may meet and that no method translates one by one (a full disk
+// or database, classified by the stores as blob.ErrNoSpace and
+// meta.ErrNoSpace) become their kind here; the server calls it before
+// classifying, so every route answers them alike.
+func Domain(err error) error {
+	if _, ok := AsError(err); ok {
+		return err
+	}
+	if errors.Is(err, blob.ErrNoSpace) || errors.Is(err, meta.ErrNoSpace) {
+		return &Error{Kind: ErrNoSpace, Msg: noSpaceMsg, Err: err}
+	}
+	return err
 }
 
 func repoNotFound() *Error {

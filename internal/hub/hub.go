@@ -83,8 +83,8 @@ type Service struct {
 	signingKey []byte
 	counts     *counter
 	scanWake   chan struct{}
-	// search is the listing index, once built (see RunSearchIndex).
-	search atomic.Pointer[searchIndex]
+	// index answers listings when set (UseIndex, listing.go).
+	index atomic.Pointer[indexRef]
 	// ns remembers which namespaces are organisations (authz.go).
 	ns nsCache
 }

@@ -247,7 +247,8 @@ func blobError(err error, g *Grant) error {
 }
 
 // link records a verified object for the grant's repository.
-func (s *Service) link(ctx context.Context, g *Grant, info blob.Info) error {
+func (s *Service) link(ctx context.Context, g *Grant, info blob.Info) (err error) {
+	defer s.goneRepo(ctx, g.RepoID, &err)
 	if err := s.meta.AddLFSObject(ctx, g.RepoID, info.OID, info.Size); err != nil {
 		return fmt.Errorf("link lfs object %s: %w", info.OID, err)
 	}
@@ -270,8 +271,12 @@ func (s *Service) UploadLFS(ctx context.Context, token string, contentLength int
 	if err != nil {
 		return blobError(err, g)
 	}
-	if _, err := io.Copy(w, body); err != nil {
+	cb := &clientBody{r: body}
+	if _, err := io.Copy(w, cb); err != nil {
 		w.Abort()
+		if cb.err != nil {
+			return interrupted(g.OID, cb.err)
+		}
 		if errors.Is(err, blob.ErrSizeMismatch) {
 			return blobError(err, g)
 		}
@@ -296,8 +301,12 @@ func (s *Service) UploadLFSPart(ctx context.Context, token string, n int, conten
 	if contentLength >= 0 && contentLength != g.PartSize(n) {
 		return "", errorf(ErrInvalid, "Part %d must be %d bytes, not %d", n, g.PartSize(n), contentLength)
 	}
-	etag, err := s.blobs.UploadPart(ctx, g.UploadID, n, body, g.PartSize(n))
+	cb := &clientBody{r: body}
+	etag, err := s.blobs.UploadPart(ctx, g.UploadID, n, cb, g.PartSize(n))
 	if err != nil {
+		if cb.err != nil {
+			return "", interrupted(g.OID, cb.err)
+		}
 		return "", blobError(err, g)
 	}
 	return etag, nil
@@ -310,10 +319,14 @@ func (s *Service) CompleteLFS(ctx context.Context, token, oid string, parts []bl
 	if err != nil {
 		return err
 	}
+	// A refused completion ends the upload like a failed one: the client
+	// starts over with a new batch, so its parts must not stay behind.
 	if oid != "" && oid != g.OID {
+		s.blobs.AbortMultipart(context.WithoutCancel(ctx), g.UploadID)
 		return errorf(ErrInvalid, "Completion names object %s, the upload is for %s", oid, g.OID)
 	}
 	if len(parts) != g.Parts() {
+		s.blobs.AbortMultipart(context.WithoutCancel(ctx), g.UploadID)
 		return errorf(ErrInvalid, "Expected %d parts, got %d", g.Parts(), len(parts))
 	}
 	info, err := s.blobs.CompleteMultipart(ctx, g.UploadID, g.OID, g.Size, parts)

@@ -197,11 +197,12 @@ type BranchOptions struct {
 }
 
 // CreateBranch creates a branch.
-func (s *Service) CreateBranch(ctx context.Context, who *auth.Identity, ref RepoRef, branch string, opts BranchOptions) error {
+func (s *Service) CreateBranch(ctx context.Context, who *auth.Identity, ref RepoRef, branch string, opts BranchOptions) (err error) {
 	r, err := s.writableRepo(ctx, who, ref)
 	if err != nil {
 		return err
 	}
+	defer s.goneRepo(ctx, r.ID, &err)
 	if !ValidRefName(branch) {
 		return errorf(ErrInvalid, "Invalid branch name %q", branch)
 	}
@@ -265,11 +266,12 @@ func (s *Service) touch(ctx context.Context, r *meta.Repo) error {
 }
 
 // DeleteBranch deletes a branch other than the default one.
-func (s *Service) DeleteBranch(ctx context.Context, who *auth.Identity, ref RepoRef, branch string) error {
+func (s *Service) DeleteBranch(ctx context.Context, who *auth.Identity, ref RepoRef, branch string) (err error) {
 	r, err := s.writableRepo(ctx, who, ref)
 	if err != nil {
 		return err
 	}
+	defer s.goneRepo(ctx, r.ID, &err)
 	if branch == r.DefaultBranch {
 		return errorf(ErrForbidden, "Cannot delete %s%s", branchPrefix, branch)
 	}
@@ -299,11 +301,12 @@ func (s *Service) deleteRef(ctx context.Context, r *meta.Repo, name, what string
 
 // CreateTag tags revision rev. With a message the tag is an annotated
 // tag object (as `git tag -a`), otherwise a lightweight tag.
-func (s *Service) CreateTag(ctx context.Context, who *auth.Identity, ref RepoRef, rev, tag, message string) error {
+func (s *Service) CreateTag(ctx context.Context, who *auth.Identity, ref RepoRef, rev, tag, message string) (err error) {
 	r, err := s.writableRepo(ctx, who, ref)
 	if err != nil {
 		return err
 	}
+	defer s.goneRepo(ctx, r.ID, &err)
 	// The revision first, as on the Hub: a missing revision is a 404 even
 	// when the tag name is also bad.
 	rv, err := s.resolve(ctx, r, rev)
@@ -340,11 +343,12 @@ func (s *Service) CreateTag(ctx context.Context, who *auth.Identity, ref RepoRef
 }
 
 // DeleteTag deletes a tag.
-func (s *Service) DeleteTag(ctx context.Context, who *auth.Identity, ref RepoRef, tag string) error {
+func (s *Service) DeleteTag(ctx context.Context, who *auth.Identity, ref RepoRef, tag string) (err error) {
 	r, err := s.writableRepo(ctx, who, ref)
 	if err != nil {
 		return err
 	}
+	defer s.goneRepo(ctx, r.ID, &err)
 	return s.deleteRef(ctx, r, tagPrefix+tag, "tag "+tag)
 }
 

@@ -12,17 +12,8 @@ import (
 // CountRepos counts the repositories a listing query matches that the
 // caller may see, ignoring Limit and After (for the web UI's pager).
 func (s *Service) CountRepos(ctx context.Context, who *auth.Identity, q ListQuery) (int64, error) {
-	if x := s.search.Load(); x != nil && x.isReady() {
-		if err := s.catchUp(ctx, x); err != nil {
-			return 0, err
-		}
-		all, ns, err := s.viewerNamespaces(ctx, who)
-		if err != nil {
-			return 0, err
-		}
-		if n, ok := x.count(&q, all, ns); ok {
-			return n, nil
-		}
+	if n, ok, err := s.countFromIndex(ctx, who, q); ok || err != nil {
+		return n, err
 	}
 	mq := meta.RepoQuery{Type: q.Type, Author: q.Author, Search: q.Search, Tags: q.Tags, PipelineTag: q.PipelineTag,
 		MinParams: q.MinParams, MaxParams: q.MaxParams, Gated: q.Gated}

@@ -26,6 +26,11 @@ type Config struct {
 	ProxyDownloads bool
 	// RedirectTTL is the validity of redirect URLs to the blob store.
 	RedirectTTL time.Duration
+	// Xet, when set with CASURL, turns Xet storage on (xet.go): token
+	// routes, the xet transfer of LFS batches, Xet download headers.
+	Xet Xet
+	// CASURL returns the CAS URL clients are sent to for a request.
+	CASURL func(r *http.Request) string
 }
 
 // Handler serves the API.
@@ -292,10 +297,8 @@ func (h *Handler) routeRepoAPI(r *http.Request, q *req) *route {
 		return &route{name: "likers", fn: h.likers(q)}
 	case kw == "lineage" && get && len(rest) == 0:
 		return &route{name: "lineage", fn: h.lineage(q)}
-	case kw == "xet-read-token" || kw == "xet-write-token":
-		return &route{name: "xet", fn: func(http.ResponseWriter, *http.Request) error {
-			return &hub.Error{Kind: hub.ErrUnsupported, Msg: "This hub does not support Xet storage: set HF_HUB_DISABLE_XET=1 to upload with git-lfs"}
-		}}
+	case (kw == "xet-read-token" || kw == "xet-write-token") && get:
+		return &route{name: kw, fn: h.xetToken(q, rest, kw == "xet-write-token")}
 	case kw == "discussions":
 		return unsupported("Discussions and pull-request pages are not supported by this hub yet (commits with create_pr=1 do create refs/pr/N)")
 	case kw == "user-access-request":

@@ -186,6 +186,9 @@ func (h *Handler) info(q *req, rev string) server.HandlerFunc {
 			}
 			m["childrenModelCount"] = n
 		}
+		if h.xetOn() && contains(listParam(qs, "expand"), "xetEnabled") {
+			m["xetEnabled"] = true // huggingface_hub 0.30–0.35 uploads through Xet only then
+		}
 		if boolParam(qs, "securityStatus") || contains(listParam(qs, "expand"), "securityRepoStatus") {
 			sec, err := h.hub.RepoSecurityStatus(r.Context(), info)
 			if err != nil {

@@ -78,9 +78,17 @@ func (h *Handler) lfsBatch(q *req) server.HandlerFunc {
 			objs = append(objs, hub.LFSObject{OID: o.OID, Size: o.Size})
 		}
 		who := server.Identity(r.Context())
-		acts, err := h.hub.LFSBatch(r.Context(), who, q.ref, body.Operation, objs, body.Transfers)
+		useXet := h.xetBatch(&body)
+		transfers := body.Transfers
+		if useXet {
+			transfers = withoutMultipart(transfers)
+		}
+		acts, err := h.hub.LFSBatch(r.Context(), who, q.ref, body.Operation, objs, transfers)
 		if err != nil {
 			return err
+		}
+		if useXet {
+			return h.writeXetBatch(w, r, q, &body, acts)
 		}
 		base := h.srv.BaseURL(r)
 		verify := base + webPrefix(q.ref.Type) + "/" + q.ref.FullName() + ".git/info/lfs/verify"

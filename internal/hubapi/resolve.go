@@ -69,6 +69,9 @@ func (h *Handler) resolve(q *req, raw bool) server.HandlerFunc {
 		hd.Set("ETag", etag)
 		hd.Set("X-Linked-Etag", etag)
 		hd.Set("X-Linked-Size", strconv.FormatInt(e.LFS.Size, 10))
+		if done, err := h.xetResolve(w, r, q, rv.Commit.String(), e); err != nil || done {
+			return err
+		}
 		c, err := h.hub.OpenContent(r.Context(), repo, e, !h.cfg.ProxyDownloads, h.cfg.RedirectTTL)
 		if err != nil {
 			return err

@@ -116,6 +116,9 @@ func (h *Handler) tree(q *req, segs []string) server.HandlerFunc {
 		for i := range ents {
 			out = append(out, treeEntryJSON(&ents[i]))
 		}
+		if err := h.addXetHashes(r.Context(), out); err != nil {
+			return err
+		}
 		if expand {
 			if err := h.addSecurity(r, ents, out); err != nil {
 				return err
@@ -168,6 +171,9 @@ func (h *Handler) pathsInfo(q *req, rev string) server.HandlerFunc {
 		out := make([]wire.TreeEntry, 0, len(ents))
 		for i := range ents {
 			out = append(out, treeEntryJSON(&ents[i]))
+		}
+		if err := h.addXetHashes(r.Context(), out); err != nil {
+			return err
 		}
 		if expand {
 			if err := h.addSecurity(r, ents, out); err != nil {

@@ -28,6 +28,10 @@ var (
 	ErrNotFound = errors.New("meta: not found")
 	// ErrConflict: a unique key is taken, or a compare-and-swap lost.
 	ErrConflict = errors.New("meta: conflict")
+	// ErrNoSpace: the database cannot grow (disk full, quota reached).
+	// It is the operator's problem, not the caller's, but it must reach
+	// the client as "storage is full" rather than a bare internal error.
+	ErrNoSpace = errors.New("meta: storage is full")
 )
 
 // User is an account, or an organisation (Kind KindOrg): the two share one
@@ -338,6 +342,7 @@ type Repos interface {
 // content-addressed, so writing one that exists is a no-op.
 type Objects interface {
 	// PutObjects stores objects in repository repoID (idempotent).
+	// ErrNotFound if the repository does not exist (deleted meanwhile).
 	PutObjects(ctx context.Context, repoID int64, objs []gitobj.Object) error
 	// GetObject returns an object's content. ErrNotFound if absent.
 	GetObject(ctx context.Context, repoID int64, id gitobj.ID) (gitobj.Object, error)
@@ -358,7 +363,9 @@ type Refs interface {
 	GetRef(ctx context.Context, repoID int64, name string) (gitobj.ID, error)
 	// UpdateRef moves ref name from old to new atomically: old zero means
 	// "must not exist" (create), new zero means delete. ErrConflict if the
-	// current value is not old.
+	// current value is not old; ErrNotFound if the repository itself does
+	// not exist (deleted meanwhile), so that a writer racing a deletion
+	// stops instead of retrying.
 	UpdateRef(ctx context.Context, repoID int64, name string, old, new gitobj.ID) error
 }
 
@@ -368,6 +375,7 @@ type Refs interface {
 type LFSObjects interface {
 	// AddLFSObject links a verified object to a repository (idempotent;
 	// linking again refreshes the link's use time, see [Maintenance]).
+	// ErrNotFound if the repository does not exist.
 	AddLFSObject(ctx context.Context, repoID int64, oid string, size int64) error
 	// LFSObject returns the size of a linked object. ErrNotFound if absent.
 	LFSObject(ctx context.Context, repoID int64, oid string) (int64, error)
@@ -580,6 +588,8 @@ type Tx interface {
 	Audit
 	ExternalIdentities
 	Maintenance
+	Xet
+	Mirrors
 	// OldNames returns the lower-case names a repository had before
 	// renames (its redirects).
 	OldNames(ctx context.Context, repoID int64) ([]string, error)

@@ -45,10 +45,12 @@ var errorTable = []struct {
 	{hub.ErrStaleParent, http.StatusPreconditionFailed, ""},
 	{hub.ErrTooLarge, http.StatusRequestEntityTooLarge, ""},
 	{hub.ErrUnsupported, http.StatusNotImplemented, ""},
+	{hub.ErrNoSpace, http.StatusInsufficientStorage, ""},
 }
 
 // Classify turns any error into a Problem.
 func Classify(err error) Problem {
+	err = hub.Domain(err)
 	if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		_ = mbe
 		return Problem{Status: http.StatusRequestEntityTooLarge, Msg: "Request body too large"}

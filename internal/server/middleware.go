@@ -180,9 +180,42 @@ func credentials(r *http.Request) (auth.Secret, bool) {
 	return "", true
 }
 
+// SessionCookie is the web UI's session cookie. Reads (GET, HEAD) without
+// credentials are identified by it too, so that a signed-in browser
+// downloads private and gated files from the pages' links; writes need a
+// token or the web UI's CSRF-checked forms.
+const SessionCookie = "agora_session"
+
+// SessionAuthenticator checks web session values (optional on an
+// Authenticator).
+type SessionAuthenticator interface {
+	Session(ctx context.Context, value string) (*auth.Identity, error)
+}
+
+func (s *Server) withSessionCookie(r *http.Request) *http.Request {
+	sa, ok := s.authn.(SessionAuthenticator)
+	if !ok {
+		return r
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return r
+	}
+	id, err := sa.Session(r.Context(), c.Value)
+	if err != nil {
+		// An expired or foreign cookie reads as signed out; the pages
+		// clear it.
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), keyIdentity, id))
+}
+
 func (s *Server) withIdentity(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		secret, present := credentials(r)
+		if !present && s.authn != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			r = s.withSessionCookie(r)
+		}
 		if !present || s.authn == nil {
 			h.ServeHTTP(w, r)
 			return

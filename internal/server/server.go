@@ -357,9 +357,11 @@ func (s *Server) Adapt(render Renderer, h HandlerFunc) http.Handler {
 // RenderError classifies, logs and renders err.
 func (s *Server) RenderError(w http.ResponseWriter, r *http.Request, render Renderer, err error) {
 	p := Classify(err)
-	if p.Internal {
+	if p.Internal || p.Status >= 500 && p.Status != http.StatusNotImplemented {
+		// A full store is not the request's fault, but the operator must
+		// hear of it as loudly as of a bug.
 		s.lg.ErrorContext(r.Context(), "request failed", "req", RequestID(r.Context()), "method", r.Method,
-			"path", redactPath(r.URL.EscapedPath()), "err", err)
+			"path", redactPath(r.URL.EscapedPath()), "status", p.Status, "err", err)
 	} else {
 		s.lg.DebugContext(r.Context(), "request refused", "req", RequestID(r.Context()), "status", p.Status, "err", err)
 	}

@@ -1,8 +1,8 @@
 package web
 
 import (
-	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/agorahub/agora/internal/hub"
@@ -21,136 +21,39 @@ func formProblem(err error) (int, string, bool) {
 	return 0, "", false
 }
 
-// userPage is the body of the user template.
-type userPage struct {
-	Name     string
-	FullName string
-	Models   []repoCard
-	Datasets []repoCard
-	Likes    []hub.Repo
-	Self     bool
-}
-
-// userReposShown bounds each list of a user page.
-const userReposShown = 100
-
-func (h *Handler) userPage(name string) pageFunc {
-	return func(w http.ResponseWriter, r *http.Request, v *visit) error {
-		ctx, who := r.Context(), server.Identity(r.Context())
-		body := userPage{Name: name}
-		u, err := h.hub.UserProfile(ctx, name)
-		switch {
-		case err == nil:
-			body.Name, body.FullName = u.Name, u.FullName
-			body.Self = v.user != nil && v.user.ID == u.ID
-		case !errors.Is(err, hub.ErrNotFound):
-			return err
-		}
-		for _, l := range []struct {
-			typ string
-			dst *[]repoCard
-		}{{hub.TypeModel, &body.Models}, {hub.TypeDataset, &body.Datasets}} {
-			rows, _, err := h.hub.ListRepos(ctx, who, hub.ListQuery{Type: l.typ, Author: body.Name, Sort: hub.SortLastModified, Desc: true, Limit: userReposShown})
-			if err != nil {
-				return err
-			}
-			*l.dst = cardsOf(rows)
-		}
-		if u == nil && len(body.Models) == 0 && len(body.Datasets) == 0 {
-			// No such account, and nothing the viewer may see under that
-			// name: the same answer either way.
-			return &hub.Error{Kind: hub.ErrNotFound, Msg: "Page not found"}
-		}
-		if u != nil {
-			likes, err := h.hub.LikedBy(ctx, who, u.Name)
-			if err != nil {
-				return err
-			}
-			for _, l := range likes[:min(len(likes), userReposShown)] {
-				body.Likes = append(body.Likes, l.Repo)
-			}
-		}
-		return h.render(w, r, v, http.StatusOK, "user", &page{Title: body.Name, Body: body})
-	}
-}
-
-// tokensPage is the body of the tokens template.
-type tokensPage struct {
-	Tokens  []hub.Token
-	Name    string
-	Role    string
-	Error   string
-	Storage *hub.Storage
-}
-
-func (h *Handler) tokens(w http.ResponseWriter, r *http.Request, v *visit) error {
-	if !h.requireUser(w, r, v) {
-		return nil
-	}
-	return h.renderTokens(w, r, v, http.StatusOK, tokensPage{Role: hub.RoleRead})
-}
-
-func (h *Handler) renderTokens(w http.ResponseWriter, r *http.Request, v *visit, status int, body tokensPage) error {
-	list, err := h.hub.ListTokens(r.Context(), server.Identity(r.Context()))
-	if err != nil {
-		return err
-	}
-	body.Tokens = list
-	if body.Storage, err = h.hub.NamespaceStorage(r.Context(), server.Identity(r.Context()), v.user.Name); err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	return h.render(w, r, v, status, "tokens", &page{Title: "Access tokens", Body: body})
-}
-
-// tokenCreated is the body of the token_created template: the only time
-// the secret is shown.
-type tokenCreated struct {
-	Name   string
-	Role   string
-	Secret string
-}
-
-func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, v *visit) error {
-	if !h.requireUser(w, r, v) {
-		return nil
-	}
-	name, role := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("role")
-	t, secret, err := h.hub.CreateToken(r.Context(), server.Identity(r.Context()), hub.TokenSpec{Name: name, Role: role})
-	if err != nil {
-		if status, msg, ok := formProblem(err); ok {
-			return h.renderTokens(w, r, v, status, tokensPage{Name: name, Role: role, Error: msg})
-		}
-		return err
-	}
-	h.lg.InfoContext(r.Context(), "token created", "user", v.user.Name, "token", t.Name, "role", t.Role)
-	w.Header().Set("Cache-Control", "no-store")
-	return h.render(w, r, v, http.StatusOK, "token_created", &page{Title: "Token created",
-		Body: tokenCreated{Name: t.Name, Role: t.Role, Secret: string(secret)}})
-}
-
-func (h *Handler) revokeToken(id int64) pageFunc {
-	return func(w http.ResponseWriter, r *http.Request, v *visit) error {
-		if !h.requireUser(w, r, v) {
-			return nil
-		}
-		if err := h.hub.DeleteToken(r.Context(), server.Identity(r.Context()), id); err != nil {
-			return err
-		}
-		http.Redirect(w, r, v.prefix+"/settings/tokens", http.StatusSeeOther)
-		return nil
-	}
-}
-
 // newPage is the body of the new template.
 type newPage struct {
 	Type    string
 	Owner   string
-	Owners  []string
+	Owners  []owner
 	Name    string
 	Private bool
 	Admin   bool // may type any owner
 	Error   string
+}
+
+// owner is a namespace the viewer may create repositories in, with the
+// visibility its new repositories default to.
+type owner struct {
+	Name    string
+	Private bool
+}
+
+// owners are the viewer's namespace and the organisations where the
+// viewer may create repositories (contributor and up, as on the Hub).
+func (h *Handler) owners(r *http.Request, v *visit) ([]owner, error) {
+	out := []owner{{Name: v.user.Name}}
+	orgs, err := h.hub.UserOrgs(r.Context(), v.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range orgs {
+		switch m.Role {
+		case hub.OrgContributor, hub.OrgWrite, hub.OrgAdmin:
+			out = append(out, owner{Name: m.Org.Name, Private: m.Org.DefaultPrivate})
+		}
+	}
+	return out, nil
 }
 
 func (h *Handler) newForm(dataset bool) pageFunc {
@@ -158,9 +61,21 @@ func (h *Handler) newForm(dataset bool) pageFunc {
 		if !h.requireUser(w, r, v) {
 			return nil
 		}
-		body := newPage{Type: hub.TypeModel, Owner: v.user.Name, Owners: []string{v.user.Name}, Admin: v.user.IsAdmin}
+		owners, err := h.owners(r, v)
+		if err != nil {
+			return err
+		}
+		body := newPage{Type: hub.TypeModel, Owner: v.user.Name, Owners: owners, Admin: v.user.IsAdmin}
 		if dataset || r.URL.Query().Get("type") == hub.TypeDataset {
 			body.Type = hub.TypeDataset
+		}
+		// ?owner=ORG (the organisation page's link) preselects it, with
+		// its default visibility.
+		want := r.URL.Query().Get("owner")
+		for _, o := range owners {
+			if want != "" && strings.EqualFold(o.Name, want) {
+				body.Owner, body.Private = o.Name, o.Private
+			}
 		}
 		return h.render(w, r, v, http.StatusOK, "new", &page{Title: "New repository", Body: body})
 	}
@@ -170,8 +85,12 @@ func (h *Handler) createRepo(w http.ResponseWriter, r *http.Request, v *visit) e
 	if !h.requireUser(w, r, v) {
 		return nil
 	}
+	owners, err := h.owners(r, v)
+	if err != nil {
+		return err
+	}
 	body := newPage{Type: r.PostFormValue("type"), Owner: strings.TrimSpace(r.PostFormValue("owner")),
-		Owners: []string{v.user.Name}, Name: strings.TrimSpace(r.PostFormValue("name")),
+		Owners: owners, Name: strings.TrimSpace(r.PostFormValue("name")),
 		Private: r.PostFormValue("private") != "", Admin: v.user.IsAdmin}
 	if body.Owner == "" {
 		body.Owner = v.user.Name
@@ -180,6 +99,8 @@ func (h *Handler) createRepo(w http.ResponseWriter, r *http.Request, v *visit) e
 		body.Type = hub.TypeModel
 	}
 	ref := hub.RepoRef{Type: body.Type, Namespace: body.Owner, Name: body.Name}
+	// The form always states the visibility, so the organisation's
+	// default (which preselected the box) does not override it.
 	repo, err := h.hub.CreateRepo(r.Context(), server.Identity(r.Context()), ref, hub.CreateRepoOptions{Private: body.Private})
 	if err != nil {
 		if status, msg, ok := formProblem(err); ok {
@@ -241,6 +162,9 @@ func (h *Handler) updateSettings(a *repoAddr) pageFunc {
 		case "visibility":
 			private := r.PostFormValue("private") != ""
 			_, err = h.hub.UpdateSettings(ctx, who, a.ref, hub.RepoSettings{Private: &private})
+		case "gating":
+			gated := r.PostFormValue("gated")
+			_, err = h.hub.UpdateSettings(ctx, who, a.ref, hub.RepoSettings{Gated: &gated})
 		case "rename":
 			to := hub.RepoRef{Type: repo.Type, Namespace: repo.Namespace, Name: strings.TrimSpace(r.PostFormValue("new_name"))}
 			if ns, name, ok := strings.Cut(to.Name, "/"); ok {
@@ -255,7 +179,7 @@ func (h *Handler) updateSettings(a *repoAddr) pageFunc {
 				break
 			}
 			if err = h.hub.DeleteRepo(ctx, who, a.ref); err == nil {
-				dest = "/" + v.user.Name
+				dest = "/" + url.PathEscape(repo.Namespace)
 			}
 		default:
 			err = &hub.Error{Kind: hub.ErrInvalid, Msg: "Unknown action"}

@@ -1,7 +1,10 @@
 // Package web serves Agora's pages: the home page, model and dataset
 // listings, repository pages with the rendered model card, the file
-// browser, history, user pages, and the account pages (sign-in, tokens,
-// new repository, repository settings).
+// browser, history, user and organisation pages, and the account pages
+// (sign-in with a password or single sign-on, classic and fine-grained
+// tokens, new repository and organisation, repository and organisation
+// settings, members, gated access requests and their review, the audit
+// log).
 //
 // Pages are server-rendered with html/template; templates and static files
 // are embedded, so the binary needs no build step or asset directory. Every
@@ -28,4 +31,12 @@
 // cookie (HttpOnly, SameSite=Lax, Secure over https); every form carries a
 // CSRF token bound to the session (or, for the sign-in form, to a random
 // pre-session cookie), and a POST without a valid one is refused with 403.
+// Forms never accept a bearer token instead of the session, so that a
+// leaked token cannot revoke tokens or change settings through the pages;
+// the one exception is the Hub's ask-access, which its clients post with
+// a token.
+//
+// Single sign-on (sso.go) keeps the flow's state, nonce and PKCE verifier
+// in a signed cookie scoped to /login/oidc between the redirect to the
+// provider and its callback; the hub finds or creates the account.
 package web

@@ -57,6 +57,12 @@ func newEnv(t testing.TB) *env {
 // newEnvWith serves the hub at public URL base.
 func newEnvWith(t testing.TB, base string) *env {
 	t.Helper()
+	return newEnvConfig(t, base, web.Config{})
+}
+
+// newEnvConfig serves the hub at base with the web UI configured by wc.
+func newEnvConfig(t testing.TB, base string, wc web.Config) *env {
+	t.Helper()
 	m, b := storetest.Local(t)
 	lg := testLogger(t)
 	cfg := hub.DefaultConfig()
@@ -70,7 +76,7 @@ func newEnvWith(t testing.TB, base string) *env {
 		t.Fatal(err)
 	}
 	srv.Mount(hubapi.New(lg, srv, svc, hubapi.Config{}))
-	srv.Mount(web.New(lg, srv, svc, web.Config{}))
+	srv.Mount(web.New(lg, srv, svc, wc))
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	target, _ := url.Parse(ts.URL)

@@ -37,6 +37,7 @@ func templateFuncs() template.FuncMap {
 		"add":       func(a, b int) int { return a + b },
 		"base":      baseName,
 		"dict":      dict,
+		"query":     url.QueryEscape,
 	}
 }
 

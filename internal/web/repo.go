@@ -48,6 +48,17 @@ type repoPage struct {
 	Use       []command
 	Files     int
 	Commit    commitView
+	// Gate is the access-request panel of a gated repository the viewer
+	// may not download from; GateOpen says the viewer has access.
+	Gate     *gateView
+	GateOpen bool
+	Requests bool // the viewer reviews the repository's access requests
+}
+
+// gateInput is a refused access request to show again on the page.
+type gateInput struct {
+	answers gateAnswers
+	problem string
 }
 
 // metaField is one key of the card's front matter.
@@ -137,78 +148,123 @@ const childrenShown = 10
 
 func (h *Handler) repoPage(a *repoAddr) pageFunc {
 	return func(w http.ResponseWriter, r *http.Request, v *visit) error {
-		ctx, who := r.Context(), server.Identity(r.Context())
-		info, err := h.hub.GetRepoHome(ctx, who, a.ref)
+		return h.renderRepo(w, r, v, a, http.StatusOK, nil)
+	}
+}
+
+// renderRepo renders the repository page; in is a refused access request
+// to show in the gate panel.
+func (h *Handler) renderRepo(w http.ResponseWriter, r *http.Request, v *visit, a *repoAddr, status int, in *gateInput) error {
+	ctx, who := r.Context(), server.Identity(r.Context())
+	info, err := h.hub.GetRepoHome(ctx, who, a.ref)
+	if err != nil {
+		return err
+	}
+	repo := info.Repo
+	body := repoPage{H: h.header(r, repo, "card", ""), Files: info.Files}
+	c := info.Commit
+	body.Commit = commitView{ID: info.Revision.Commit.String(), Short: shortID(info.Revision.Commit),
+		Title: c.Title(), Author: c.Author.Name, Date: c.Committer.When}
+
+	var cardData map[string]any
+	if m := info.Meta; m != nil {
+		cardData = jsonObject(m.CardData)
+		body.CardError = m.CardError
+		body.Meta = frontMatter(cardData)
+		body.Details = detailsOf(repo, m, cardData)
+	} else {
+		body.Details = details{Downloads: repo.Downloads, Likes: repo.Likes}
+	}
+	rev := url.PathEscape(repo.DefaultBranch)
+	links := linkBase{Blob: v.prefix + body.H.Path + "/blob/" + rev, Resolve: v.prefix + body.H.Path + "/resolve/" + rev}
+	var readme *hub.Entry
+	for i := range info.Root {
+		e := &info.Root[i]
+		if e.Path != "README.md" || e.IsDir() {
+			continue
+		}
+		readme = e
+		key := e.OID.String() + "\x00" + links.Blob
+		body.Card, err = h.cards.Render(key, func() ([]byte, error) { return h.readCard(r, repo, e) }, links)
 		if err != nil {
 			return err
 		}
-		repo := info.Repo
-		body := repoPage{H: h.header(r, repo, "card", ""), Files: info.Files}
-		c := info.Commit
-		body.Commit = commitView{ID: info.Revision.Commit.String(), Short: shortID(info.Revision.Commit),
-			Title: c.Title(), Author: c.Author.Name, Date: c.Committer.When}
-
-		var cardData map[string]any
-		if m := info.Meta; m != nil {
-			cardData = jsonObject(m.CardData)
-			body.CardError = m.CardError
-			body.Meta = frontMatter(cardData)
-			body.Details = detailsOf(repo, m, cardData)
-		} else {
-			body.Details = details{Downloads: repo.Downloads, Likes: repo.Likes}
-		}
-		rev := url.PathEscape(repo.DefaultBranch)
-		links := linkBase{Blob: v.prefix + body.H.Path + "/blob/" + rev, Resolve: v.prefix + body.H.Path + "/resolve/" + rev}
-		for i := range info.Root {
-			e := &info.Root[i]
-			if e.Path != "README.md" || e.IsDir() {
-				continue
-			}
-			key := e.OID.String() + "\x00" + links.Blob
-			body.Card, err = h.cards.Render(key, func() ([]byte, error) { return h.readCard(r, repo, e) }, links)
-			if err != nil {
-				return err
-			}
-			body.HasCard = true
-		}
-		if repo.Type == hub.TypeModel {
-			_, lin, err := h.hub.GetLineage(ctx, who, a.ref, childrenShown)
-			if err != nil {
-				return err
-			}
-			body.Lineage = lineageOf(lin, repo)
-		}
-		body.Use = useCommands(v.base, repo, info.Root)
-		return h.render(w, r, v, http.StatusOK, "repo", &page{Title: repo.FullName(), Body: body})
+		body.HasCard = true
 	}
+	if repo.Gated != "" {
+		if err := h.gatePanel(r, v, repo, readme, &body, in); err != nil {
+			return err
+		}
+	}
+	if repo.Type == hub.TypeModel {
+		_, lin, err := h.hub.GetLineage(ctx, who, a.ref, childrenShown)
+		if err != nil {
+			return err
+		}
+		body.Lineage = lineageOf(lin, repo)
+	}
+	body.Use = useCommands(v.base, repo, info.Root)
+	if body.Gate != nil {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	return h.render(w, r, v, status, "repo", &page{Title: repo.FullName(), Body: body})
+}
+
+// gatePanel fills the gate of a gated repository: the request form for
+// a visitor without access, a note for one with access, and the link to
+// the requests for those who review them.
+func (h *Handler) gatePanel(r *http.Request, v *visit, repo *hub.Repo, readme *hub.Entry, body *repoPage, in *gateInput) error {
+	ctx, who := r.Context(), server.Identity(r.Context())
+	body.Requests = h.hub.Can(ctx, who, repo, hub.ReadRequests)
+	if h.hub.Can(ctx, who, repo, hub.ReadContent) {
+		body.GateOpen = true
+		return nil
+	}
+	status, err := h.hub.AccessStatus(ctx, who, repo)
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	if readme != nil {
+		if raw, err = h.readReadme(r, repo, readme); err != nil {
+			return err
+		}
+	}
+	if in == nil {
+		in = &gateInput{}
+	}
+	body.Gate, err = h.gateOf(r, v, repo, raw, status, in.answers, in.problem)
+	return err
 }
 
 // readCard returns the Markdown body of a README (front matter removed),
 // reading at most a little more than is rendered.
 func (h *Handler) readCard(r *http.Request, repo *hub.Repo, e *hub.Entry) ([]byte, error) {
-	var data []byte
-	if e.LFS == nil {
-		b, err := h.hub.ReadBlob(r.Context(), repo, e)
-		if err != nil {
-			return nil, err
-		}
-		data = b
-	} else {
-		c, err := h.hub.OpenContent(r.Context(), repo, e, false, 0)
-		if err != nil {
-			return nil, err
-		}
-		if c.File == nil {
-			return nil, fmt.Errorf("README.md of %s: no content", repo.FullName())
-		}
-		defer c.File.Close()
-		b, err := io.ReadAll(io.LimitReader(c.File, card.MaxFrontMatterSize+maxCardBody+1))
-		if err != nil {
-			return nil, fmt.Errorf("read README.md of %s: %w", repo.FullName(), err)
-		}
-		data = b
+	data, err := h.readReadme(r, repo, e)
+	if err != nil {
+		return nil, err
 	}
 	return []byte(card.Parse(data).Body), nil
+}
+
+// readReadme reads a README, at most a little more than a card renders.
+func (h *Handler) readReadme(r *http.Request, repo *hub.Repo, e *hub.Entry) ([]byte, error) {
+	if e.LFS == nil {
+		return h.hub.ReadBlob(r.Context(), repo, e)
+	}
+	c, err := h.hub.OpenContent(r.Context(), repo, e, false, 0)
+	if err != nil {
+		return nil, err
+	}
+	if c.File == nil {
+		return nil, fmt.Errorf("README.md of %s: no content", repo.FullName())
+	}
+	defer c.File.Close()
+	b, err := io.ReadAll(io.LimitReader(c.File, card.MaxFrontMatterSize+maxCardBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("read README.md of %s: %w", repo.FullName(), err)
+	}
+	return b, nil
 }
 
 // frontMatter lists the card's metadata for the panel, keys sorted.

@@ -28,6 +28,15 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/no/such/deep/path", "text/html", 404, "text/html"},
 		{"GET", "/no/such/deep/path", "application/json", 404, "application/json"},
 		{"GET", "/nobody", "text/html", 404, "text/html"},
+		// Team pages send signed-out visitors to the sign-in page; the
+		// access request is a form of the repository's page.
+		{"GET", "/organizations/new", "text/html", 303, ""},
+		{"GET", "/organizations/nobody/settings/members", "text/html", 303, ""},
+		{"GET", "/admin/audit-log", "text/html", 303, ""},
+		{"GET", "/alice/m/settings/access-requests", "text/html", 303, ""},
+		{"POST", "/alice/m/ask-access", "text/html", 403, "text/html"},
+		{"POST", "/datasets/alice/m/ask-access", "text/html", 403, "text/html"},
+		{"GET", "/login/oidc", "text/html", 404, "text/html"},
 		{"GET", "/static/style.css", "text/css", 200, "text/css"},
 		{"GET", "/static/nope.css", "text/css", 404, ""},
 		// The API, downloads and git are other packages' (here: not

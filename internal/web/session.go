@@ -15,7 +15,7 @@ import (
 
 // Cookie names.
 const (
-	sessionCookie = "agora_session"
+	sessionCookie = server.SessionCookie
 	// nonceCookie holds a random value that binds the sign-in form's CSRF
 	// token before there is a session (against login CSRF).
 	nonceCookie = "agora_csrf"
@@ -74,6 +74,26 @@ func (h *Handler) visitOf(r *http.Request) *visit {
 	return v
 }
 
+// errNeedSession refuses a form posted with a token: tokens are for the
+// API, git and the clients, and one that leaks (a read token in a CI log)
+// must not be able to revoke tokens or change settings through the pages.
+var errNeedSession = &hub.Error{Kind: hub.ErrForbidden, Msg: "This form needs a browser session: sign in on the web page, not with a token"}
+
+// checkPost admits a POST: a bounded form body whose CSRF token is bound
+// to the visitor's session (or, signed out, to the pre-session cookie of
+// the sign-in form). On a bearer route a request authenticated by a token
+// passes without a form token; its handler reads the body itself.
+func (h *Handler) checkPost(w http.ResponseWriter, r *http.Request, v *visit, bearer bool) error {
+	if id := server.Identity(r.Context()); id != nil && id.Token != nil {
+		if bearer {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			return nil
+		}
+		return errNeedSession
+	}
+	return h.checkForm(w, r, v)
+}
+
 // checkForm parses a bounded form body and checks its CSRF token.
 func (h *Handler) checkForm(w http.ResponseWriter, r *http.Request, v *visit) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -87,7 +107,7 @@ func (h *Handler) checkForm(w http.ResponseWriter, r *http.Request, v *visit) er
 	switch {
 	case v.session != "" && h.hub.CheckCSRF(v.session, token):
 		return nil
-	case v.session == "" && v.nonce != "" && h.hub.CheckCSRF(preSession+v.nonce, token):
+	case v.user == nil && v.nonce != "" && h.hub.CheckCSRF(preSession+v.nonce, token):
 		return nil
 	}
 	return errCSRF
@@ -115,6 +135,7 @@ type loginPage struct {
 	Next  string
 	User  string
 	Error string
+	SSO   bool // offer single sign-on
 }
 
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -125,7 +146,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request, v *visit) er
 	}
 	h.ensureNonce(w, r, v)
 	w.Header().Set("Cache-Control", "no-store")
-	return h.render(w, r, v, http.StatusOK, "login", &page{Title: "Sign in", Body: loginPage{Next: next}})
+	return h.render(w, r, v, http.StatusOK, "login", &page{Title: "Sign in", Body: loginPage{Next: next, SSO: h.cfg.SSO != nil}})
 }
 
 // ensureNonce gives a signed-out visitor the pre-session cookie that the
@@ -147,12 +168,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request, v *visit) error 
 	if errors.Is(err, hub.ErrUnauthenticated) {
 		w.Header().Set("Cache-Control", "no-store")
 		return h.render(w, r, v, http.StatusUnauthorized, "login", &page{Title: "Sign in",
-			Body: loginPage{Next: next, User: name, Error: "Wrong user name or password."}})
+			Body: loginPage{Next: next, User: name, Error: "Wrong user name or password.", SSO: h.cfg.SSO != nil}})
 	}
 	if err != nil {
 		return err
 	}
 	http.SetCookie(w, h.cookie(r, sessionCookie, h.hub.NewSession(id), sessionMaxAge))
+	h.hub.RecordSignIn(r.Context(), id)
 	h.lg.InfoContext(r.Context(), "signed in", "user", id.User.Name)
 	http.Redirect(w, r, v.prefix+next, http.StatusSeeOther)
 	return nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/server"
+	"github.com/agorahub/agora/internal/sso"
 )
 
 // Config holds the web UI's settings.
@@ -25,6 +26,9 @@ type Config struct {
 	// MaxBlobView bounds the text files shown inline on blob pages
 	// (default 512 KiB); larger files get a download link.
 	MaxBlobView int64
+	// SSO, when set, adds single sign-on through an OpenID Connect
+	// provider to the sign-in page.
+	SSO *sso.Client
 }
 
 // Handler serves the pages. It implements server.Router.
@@ -66,6 +70,7 @@ func New(lg *slog.Logger, srv *server.Server, h *hub.Service, cfg Config) *Handl
 var pageNames = []string{
 	"home", "list", "repo", "tree", "blob", "commits", "commit", "user", "login",
 	"tokens", "token_created", "new", "settings", "error",
+	"org", "org_new", "org_settings", "org_members", "audit", "access_requests",
 }
 
 func parseTemplates(static func(string) string) map[string]*template.Template {
@@ -114,6 +119,10 @@ type route struct {
 	name string
 	fn   pageFunc
 	repo *repoAddr // the repository addressed, if any
+	// bearer: a POST may be authenticated by a token instead of a
+	// session and its CSRF token (the Hub's ask-access accepts both).
+	// Every other form needs a browser session.
+	bearer bool
 }
 
 // repoAddr is a repository route parsed from the URL.
@@ -169,6 +178,20 @@ func (h *Handler) match(r *http.Request, s []string) *route {
 		}
 		if len(s) == 1 && post {
 			return &route{name: "login", fn: h.login}
+		}
+		if len(s) == 2 && s[1] == "oidc" && get {
+			return &route{name: "sso", fn: h.ssoBegin}
+		}
+		if len(s) == 3 && s[1] == "oidc" && s[2] == "callback" && get {
+			return &route{name: "sso", fn: h.ssoCallback}
+		}
+	case "organizations":
+		if rt := h.matchOrg(r, s[1:]); rt != nil {
+			return rt
+		}
+	case "admin":
+		if len(s) == 2 && s[1] == "audit-log" && get {
+			return &route{name: "audit", fn: h.siteAudit}
 		}
 	case "logout":
 		if len(s) == 1 && post {
@@ -257,6 +280,50 @@ func (h *Handler) matchRepo(r *http.Request, a *repoAddr) *route {
 		if len(rest) == 1 && post {
 			return &route{name: "settings", fn: h.updateSettings(a)}
 		}
+		if len(rest) == 2 && rest[1] == "access-requests" && get {
+			return &route{name: "access-requests", fn: h.accessRequests(a)}
+		}
+		if len(rest) == 2 && rest[1] == "access-requests" && post {
+			return &route{name: "access-requests", fn: h.handleAccessRequest(a)}
+		}
+	case "ask-access":
+		if len(rest) == 1 && post {
+			return &route{name: "ask-access", fn: h.askAccess(a), bearer: true}
+		}
+	}
+	return nil
+}
+
+// matchOrg matches the organisation pages under /organizations/.
+func (h *Handler) matchOrg(r *http.Request, s []string) *route {
+	get, post := isGet(r), r.Method == http.MethodPost
+	if len(s) == 1 && s[0] == "new" {
+		switch {
+		case get:
+			return &route{name: "org-new", fn: h.newOrgForm}
+		case post:
+			return &route{name: "org-new", fn: h.createOrg}
+		}
+		return nil
+	}
+	if len(s) != 3 || s[1] != "settings" {
+		return nil
+	}
+	org, ok := unescape(s[0])
+	if !ok || !hub.ValidNamespace(org) {
+		return nil
+	}
+	switch {
+	case s[2] == "profile" && get:
+		return &route{name: "org-settings", fn: h.orgSettings(org)}
+	case s[2] == "profile" && post:
+		return &route{name: "org-settings", fn: h.updateOrg(org)}
+	case s[2] == "members" && get:
+		return &route{name: "org-members", fn: h.orgMembers(org)}
+	case s[2] == "members" && post:
+		return &route{name: "org-members", fn: h.changeMembers(org)}
+	case s[2] == "audit-log" && get:
+		return &route{name: "audit", fn: h.orgAudit(org)}
 	}
 	return nil
 }
@@ -312,7 +379,7 @@ func (h *Handler) handler(rt route) http.Handler {
 	inner := h.srv.Adapt(h.renderProblem, func(w http.ResponseWriter, r *http.Request) error {
 		v := h.visitOf(r)
 		if r.Method == http.MethodPost {
-			if err := h.checkForm(w, r, v); err != nil {
+			if err := h.checkPost(w, r, v, rt.bearer); err != nil {
 				return err
 			}
 		}
@@ -433,6 +500,12 @@ func (h *Handler) renderProblem(w http.ResponseWriter, r *http.Request, p server
 		return
 	}
 	v := h.visitOf(r)
+	if id := server.Identity(r.Context()); id != nil && id.Token != nil && r.Method == http.MethodPost {
+		// A machine with a token posted (to ask-access, or a form it
+		// may not use): it reads the Hub's JSON errors, not a page.
+		server.WriteJSONError(w, r, p)
+		return
+	}
 	if p.Status == http.StatusUnauthorized && isGet(r) && v.user == nil {
 		h.redirectToLogin(w, r, v)
 		return

@@ -80,6 +80,7 @@ type TreeEntry struct {
 	Size               int64           `json:"size"`
 	Path               string          `json:"path"`
 	LFS                *LFSInfo        `json:"lfs,omitempty"`
+	XetHash            string          `json:"xetHash,omitempty"` // Xet file hash of an LFS file stored through Xet
 	LastCommit         *LastCommit     `json:"lastCommit,omitempty"`
 	SecurityFileStatus json.RawMessage `json:"securityFileStatus,omitempty"`
 }

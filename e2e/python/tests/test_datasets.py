@@ -10,7 +10,7 @@ datasets = pytest.importorskip("datasets")
 import pandas as pd  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from datasets import Dataset, load_dataset  # noqa: E402
-from huggingface_hub import hf_hub_download  # noqa: E402
+from huggingface_hub import CommitOperationAdd, hf_hub_download  # noqa: E402
 
 from helpers import head  # noqa: E402
 
@@ -19,10 +19,6 @@ RUNS = pytest.mark.parametrize("run", [1, 2])
 
 def rows(run: int, n: int = 20) -> dict:
     return {"id": list(range(n)), "text": [f"run {run} row {i}" for i in range(n)], "score": [i / 4 for i in range(n)]}
-
-
-def as_columns(ds) -> dict:
-    return {k: list(v) for k, v in ds.to_dict().items()} if hasattr(ds, "to_dict") else ds
 
 
 @RUNS
@@ -49,20 +45,16 @@ def test_push_to_hub_and_load(api, user, run):
     assert at_sha.to_dict() == data
 
 
-TABULAR_CARD = b"""---
+PARQUET_CARD = b"""---
 configs:
-- config_name: pq
+- config_name: default
   data_files:
   - split: train
-    path: pq/train-*.parquet
+    path: data/train-*.parquet
   - split: test
-    path: pq/test-*.parquet
-- config_name: csv
-  data_files:
-  - split: train
-    path: csv/*.csv
+    path: data/test-*.parquet
 ---
-# Tabular
+# Parquet
 """
 
 
@@ -77,29 +69,32 @@ def parquet_bytes(df: pd.DataFrame) -> bytes:
 
 
 @RUNS
-def test_parquet_and_csv_repo(api, user, run):
-    repo_id = f"{user}/tabular"
-    api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+def test_parquet_and_csv_repos(api, user, run):
+    # datasets picks one builder per repository, so a format per repository.
     train, test, table = frame(run, "train", 12), frame(run, "test", 5), frame(run, "csv", 7)
-    from huggingface_hub import CommitOperationAdd
-
+    pq_repo, csv_repo = f"{user}/tabular-parquet", f"{user}/tabular-csv"
+    for repo_id in (pq_repo, csv_repo):
+        api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
     api.create_commit(
-        repo_id,
+        pq_repo,
         [
-            CommitOperationAdd("README.md", TABULAR_CARD),
-            CommitOperationAdd("pq/train-00000.parquet", parquet_bytes(train)),
-            CommitOperationAdd("pq/test-00000.parquet", parquet_bytes(test)),
-            CommitOperationAdd("csv/table.csv", table.to_csv(index=False).encode()),
+            CommitOperationAdd("README.md", PARQUET_CARD),
+            CommitOperationAdd("data/train-00000.parquet", parquet_bytes(train)),
+            CommitOperationAdd("data/test-00000.parquet", parquet_bytes(test)),
         ],
-        commit_message=f"tables {run}",
+        commit_message=f"parquet {run}",
         repo_type="dataset",
     )
-    info = api.dataset_info(repo_id)
-    assert [c["config_name"] for c in info.card_data.configs] == ["pq", "csv"]
+    api.upload_file(path_or_fileobj=table.to_csv(index=False).encode(), path_in_repo="table.csv",
+                    repo_id=csv_repo, repo_type="dataset")
+    info = api.dataset_info(pq_repo)
+    assert [c["config_name"] for c in info.card_data.configs] == ["default"]
 
-    pq_ds = load_dataset(repo_id, "pq")
+    pq_ds = load_dataset(pq_repo)
     assert pq_ds["train"].to_pandas().equals(train)
     assert pq_ds["test"].to_pandas().equals(test)
-    assert load_dataset(repo_id, "csv", split="train").to_pandas().equals(table)
-    streamed = list(load_dataset(repo_id, "pq", split="test", streaming=True))
+    streamed = list(load_dataset(pq_repo, split="test", streaming=True))
     assert streamed == test.to_dict(orient="records")
+    assert load_dataset(csv_repo, split="train").to_pandas().equals(table)
+    streamed = list(load_dataset(csv_repo, split="train", streaming=True))
+    assert streamed == table.to_dict(orient="records")

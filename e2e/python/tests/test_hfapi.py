@@ -7,6 +7,7 @@ endpoints than the one that wrote them.
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 from huggingface_hub import (
     CommitOperationAdd,
     CommitOperationDelete,
@@ -281,10 +282,18 @@ def test_exists_on_missing_ids(api, user, run):
         assert not api.repo_exists(bare, repo_type="dataset")
         assert not api.file_exists(bare, "config.json")
         assert not api.revision_exists(bare, "main")
-        with pytest.raises(RepositoryNotFoundError):
+        with pytest.raises(RepositoryNotFoundError) as e:
             api.model_info(bare)
+        assert e.value.server_message == "Repository not found"
         with pytest.raises(RepositoryNotFoundError):
             hf_hub_download(bare, "config.json")
+    # The Hub's own words, which the client shows to the user.
+    with pytest.raises(RevisionNotFoundError) as e:
+        api.list_repo_files(repo_id, revision="no-such-branch")
+    assert e.value.server_message == "Invalid rev id: no-such-branch"
+    with pytest.raises(EntryNotFoundError) as e:
+        list(api.list_repo_tree(repo_id, path_in_repo="no-such-dir"))
+    assert e.value.server_message.startswith("Entry not found"), e.value.server_message
 
 
 @RUNS
@@ -400,3 +409,51 @@ def test_upload_large_folder_into_existing_repo(api, user, run, work):
     assert after != before
     assert remote_files(api, repo_id, "main") == {**files, "existing.txt": b"already there\n"}
     assert_tree_ids(api, repo_id, "main", files)
+
+
+@RUNS
+@pytest.mark.skipif(HUB >= Version("1.0"), reason="the client refuses '..' segments itself from 1.0")
+def test_invalid_path_is_refused(api, user, run):
+    # 0.36 lets "a/../b" through; the Hub refuses it with 422 and commits
+    # nothing.
+    repo_id = f"{user}/hfapi"
+    before = head(api, repo_id)
+    with pytest.raises(HfHubHTTPError) as e:
+        api.upload_file(path_or_fileobj=b"x", path_in_repo="sub/../escape.txt", repo_id=repo_id)
+    assert e.value.response.status_code == 422, e.value
+    assert head(api, repo_id) == before
+
+
+CARD = """---
+license: apache-2.0
+tags:
+- agora-e2e
+---
+# Card run {run}
+"""
+
+
+@RUNS
+@pytest.mark.skipif(
+    HUB < Version("2.0"),
+    reason="before 2.0, RepoCard.validate posts to https://huggingface.co/api/validate-yaml whatever HF_ENDPOINT says",
+)
+def test_cards_validated_by_the_hub(api, user, run):
+    from huggingface_hub import ModelCard, metadata_update
+
+    repo_id = f"{user}/carded"
+    api.create_repo(repo_id, exist_ok=True)
+    card = ModelCard(CARD.format(run=run))
+    card.validate()  # POST /api/validate-yaml
+    card.push_to_hub(repo_id, commit_message=f"card {run}")
+    assert Path(hf_hub_download(repo_id, "README.md")).read_text() == CARD.format(run=run)
+    metadata_update(repo_id, {"tags": ["agora-e2e", f"run-{run}"]}, overwrite=True)
+    info = api.model_info(repo_id)
+    assert info.card_data.tags == ["agora-e2e", f"run-{run}"]
+    assert info.card_data.license == "apache-2.0"
+    assert {"agora-e2e", f"run-{run}"} <= set(info.tags)
+
+    bad = ModelCard("---\nlicense: not-a-license\n---\n# bad\n")
+    with pytest.raises(ValueError) as e:
+        bad.validate()
+    assert '"license" must be one of' in str(e.value)

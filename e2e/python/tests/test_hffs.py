@@ -26,9 +26,10 @@ def test_pandas_and_hffs(api, user, run):
     api.upload_file(path_or_fileobj=buf.getvalue(), path_in_repo="data/t.parquet", repo_id=repo_id, repo_type="dataset")
     sha = head(api, repo_id, repo_type="dataset")
 
-    # A fresh file system each run, as a new process would have; a second
-    # read in this run must not be served from a stale listing either.
-    fs = HfFileSystem()
+    # A file system of its own each run, as a new process would have (the
+    # shared instance's listing cache duplicates entries after a glob in
+    # 0.36, a client bug); pandas below goes through the shared one.
+    fs = HfFileSystem(skip_instance_cache=True)
     root = f"datasets/{repo_id}"
     assert pd.read_parquet(f"hf://{root}/data/t.parquet").equals(df)
     assert pd.read_parquet(f"hf://{root}@{sha}/data/t.parquet").equals(df)
@@ -65,7 +66,7 @@ def test_hffs_write_to_pr(api, user, run):
     )
     pr_ref = info.pr_revision
     assert pr_ref and pr_ref.startswith("refs/pr/")
-    fs = HfFileSystem()
+    fs = HfFileSystem(skip_instance_cache=True)
     path = f"datasets/{repo_id}@{pr_ref}/from-fs.txt"
     with fs.open(path, "wb") as f:
         f.write(b"written at %s\n" % pr_ref.encode())

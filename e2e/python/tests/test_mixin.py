@@ -5,7 +5,14 @@ import json
 from pathlib import Path
 
 import pytest
-from huggingface_hub import ModelHubMixin, hf_hub_download
+from huggingface_hub import hf_hub_download
+
+try:
+    from huggingface_hub import ModelHubMixin
+except ImportError as e:
+    # huggingface_hub 0.36's hub_mixin imports safetensors.torch whenever
+    # safetensors is installed (transformers brings it), torch or not.
+    pytest.skip(f"ModelHubMixin cannot be imported without torch here: {e}", allow_module_level=True)
 
 from helpers import head, read_files, remote_files
 

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 		{"MultipartMismatch", testMultipartMismatch},
 		{"DeleteAndList", testDeleteList},
 		{"ModTime", testModTime},
+		{"Keyspaces", testKeyspaces},
 		{"InvalidOID", testInvalid},
 	}
 	for _, tc := range tests {

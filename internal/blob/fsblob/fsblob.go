@@ -10,6 +10,9 @@
 //	uploads/
 //	  <upload id>/
 //	    <n>.<etag>      parts of a multipart upload, assembled on completion
+//	<key space>/
+//	  ab/cd/abcd…ef     objects of a key space (xorbs/: Xet xorbs), named
+//	                    by their caller, same fan-out (keyspace.go)
 //
 // A write goes to tmp/, is fsynced, verified, then renamed into place and
 // the directory fsynced: a crash leaves either no object or the whole one.
@@ -123,25 +126,27 @@ func (s *Store) Create(ctx context.Context, oid string, size int64) (blob.Writer
 	tmp := path.Join("tmp", randomName())
 	f, err := s.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("create blob %s: %w", oid, err)
+		return nil, fmt.Errorf("create blob %s: %w", oid, noSpace(err))
 	}
-	return &writer{s: s, f: f, tmp: tmp, oid: oid, v: blob.NewVerifier(oid, size)}, nil
+	return &writer{s: s, f: f, tmp: tmp, oid: oid, final: objectPath(oid), v: blob.NewVerifier(oid, size)}, nil
 }
 
 type writer struct {
-	s    *Store
-	f    *os.File
-	tmp  string
-	oid  string
-	v    *blob.Verifier
-	done bool
+	s     *Store
+	f     *os.File
+	tmp   string
+	oid   string
+	final string // where Commit publishes
+	v     *blob.Verifier
+	done  bool
 }
 
 func (w *writer) Write(p []byte) (int, error) {
 	if _, err := w.v.Write(p); err != nil {
 		return 0, err
 	}
-	return w.f.Write(p)
+	n, err := w.f.Write(p)
+	return n, noSpace(err)
 }
 
 // ReadFrom lets io.Copy hand large buffers straight to the verifier and
@@ -160,7 +165,7 @@ func (w *writer) Commit(ctx context.Context) (blob.Info, error) {
 	fail := func(err error) (blob.Info, error) {
 		w.f.Close()
 		w.s.root.Remove(w.tmp)
-		return blob.Info{}, fmt.Errorf("commit blob %s: %w", w.oid, err)
+		return blob.Info{}, fmt.Errorf("commit blob %s: %w", w.oid, noSpace(err))
 	}
 	if err := w.f.Sync(); err != nil {
 		return fail(err)
@@ -169,7 +174,7 @@ func (w *writer) Commit(ctx context.Context) (blob.Info, error) {
 		return fail(err)
 	}
 	info := blob.Info{OID: w.oid, Size: w.v.Written()}
-	final := objectPath(w.oid)
+	final := w.final
 	if _, err := w.s.root.Stat(final); err == nil {
 		// Content-addressed: an existing object is the same bytes.
 		w.s.root.Remove(w.tmp)
@@ -216,7 +221,7 @@ func (s *Store) StartMultipart(ctx context.Context, oid string, size int64) (str
 	}
 	id := randomName()
 	if err := s.root.Mkdir(path.Join("uploads", id), 0o755); err != nil {
-		return "", fmt.Errorf("start upload of %s: %w", oid, err)
+		return "", fmt.Errorf("start upload of %s: %w", oid, noSpace(err))
 	}
 	return id, nil
 }
@@ -244,7 +249,7 @@ func (s *Store) UploadPart(ctx context.Context, uploadID string, n int, r io.Rea
 	tmp := path.Join(dir, "."+etag)
 	f, err := s.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
-		return "", fmt.Errorf("upload part %d: %w", n, err)
+		return "", fmt.Errorf("upload part %d: %w", n, noSpace(err))
 	}
 	written, err := io.Copy(f, io.LimitReader(r, size+1))
 	if err == nil && written != size {
@@ -261,7 +266,7 @@ func (s *Store) UploadPart(ctx context.Context, uploadID string, n int, r io.Rea
 	}
 	if err != nil {
 		s.root.Remove(tmp)
-		return "", fmt.Errorf("upload part %d: %w", n, err)
+		return "", fmt.Errorf("upload part %d: %w", n, noSpace(err))
 	}
 	return etag, nil
 }

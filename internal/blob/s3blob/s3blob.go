@@ -7,6 +7,8 @@
 //	objects/ab/cd/abcd…ef   published objects, named by SHA-256
 //	uploads/<random>        multipart uploads of the HF transfer, assembled
 //	                        and verified before being copied into objects/
+//	<key space>/ab/cd/…     objects of a key space (xorbs/: Xet xorbs),
+//	                        named by their caller (keyspace.go)
 //
 // Nothing becomes visible before it is verified: a whole-object write
 // streams into an S3 multipart upload of the final key while hashing, and
@@ -190,7 +192,12 @@ func (s *Store) Stat(ctx context.Context, oid string) (blob.Info, error) {
 	if err := blob.CheckOID(oid); err != nil {
 		return blob.Info{}, err
 	}
-	out, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.o.Bucket, Key: aws.String(s.objectKey(oid))})
+	return s.head(ctx, s.objectKey(oid), oid)
+}
+
+// head stats the object at key, named oid in errors and in the Info.
+func (s *Store) head(ctx context.Context, key, oid string) (blob.Info, error) {
+	out, err := s.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.o.Bucket, Key: aws.String(key)})
 	if err != nil {
 		if isNotFound(err) {
 			return blob.Info{}, fmt.Errorf("blob %s: %w", oid, blob.ErrNotFound)
@@ -392,7 +399,7 @@ func (w *writer) flushPart() error {
 	if w.uploadID == "" {
 		out, err := w.s.c.CreateMultipartUpload(w.ctx, &s3.CreateMultipartUploadInput{Bucket: &w.s.o.Bucket, Key: &w.key})
 		if err != nil {
-			return fmt.Errorf("s3: start upload of %s: %w", w.oid, err)
+			return fmt.Errorf("s3: start upload of %s: %w", w.oid, noSpace(err))
 		}
 		w.uploadID = aws.ToString(out.UploadId)
 		w.sem = make(chan struct{}, uploadConcurrency)
@@ -410,7 +417,7 @@ func (w *writer) flushPart() error {
 		defer w.mu.Unlock()
 		if err != nil {
 			if w.err == nil {
-				w.err = fmt.Errorf("s3: upload part %d of %s: %w", n, w.oid, err)
+				w.err = fmt.Errorf("s3: upload part %d of %s: %w", n, w.oid, noSpace(err))
 			}
 			return
 		}
@@ -430,8 +437,8 @@ func (w *writer) Commit(ctx context.Context) (blob.Info, error) {
 		return blob.Info{}, err
 	}
 	w.done = true
-	info := blob.Info{OID: w.oid, Size: w.size}
-	if _, err := w.s.Stat(ctx, w.oid); err == nil {
+	info := blob.Info{OID: w.oid, Size: w.v.Written()}
+	if _, err := w.s.head(ctx, w.key, w.oid); err == nil {
 		w.abortUpload()
 		return info, nil // content-addressed: already there
 	}
@@ -439,7 +446,7 @@ func (w *writer) Commit(ctx context.Context) (blob.Info, error) {
 		_, err := w.s.c.PutObject(ctx, &s3.PutObjectInput{Bucket: &w.s.o.Bucket, Key: &w.key,
 			Body: bytes.NewReader(w.buf), ContentLength: aws.Int64(int64(len(w.buf)))}, unsigned)
 		if err != nil {
-			return blob.Info{}, fmt.Errorf("s3: put %s: %w", w.oid, err)
+			return blob.Info{}, fmt.Errorf("s3: put %s: %w", w.oid, noSpace(err))
 		}
 		return info, nil
 	}
@@ -458,7 +465,7 @@ func (w *writer) Commit(ctx context.Context) (blob.Info, error) {
 		UploadId: &w.uploadID, MultipartUpload: &types.CompletedMultipartUpload{Parts: w.parts}})
 	if err != nil {
 		w.abortUpload()
-		return blob.Info{}, fmt.Errorf("s3: complete %s: %w", w.oid, err)
+		return blob.Info{}, fmt.Errorf("s3: complete %s: %w", w.oid, noSpace(err))
 	}
 	return info, nil
 }
@@ -506,7 +513,7 @@ func (s *Store) StartMultipart(ctx context.Context, oid string, size int64) (str
 	name := randomName()
 	out, err := s.c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.o.Bucket, Key: aws.String(s.key("uploads", name))})
 	if err != nil {
-		return "", fmt.Errorf("s3: start upload of %s: %w", oid, err)
+		return "", fmt.Errorf("s3: start upload of %s: %w", oid, noSpace(err))
 	}
 	return name + "/" + aws.ToString(out.UploadId), nil
 }
@@ -530,7 +537,7 @@ func (s *Store) UploadPart(ctx context.Context, uploadID string, n int, r io.Rea
 		if cr.n != size {
 			return "", fmt.Errorf("%w: part %d has %d bytes, declared %d", blob.ErrSizeMismatch, n, cr.n, size)
 		}
-		return "", fmt.Errorf("s3: upload part %d: %w", n, err)
+		return "", fmt.Errorf("s3: upload part %d: %w", n, noSpace(err))
 	}
 	return strings.Trim(aws.ToString(out.ETag), `"`), nil
 }
@@ -589,7 +596,7 @@ func (s *Store) CompleteMultipart(ctx context.Context, uploadID, oid string, siz
 		if isCode(err, "InvalidPart", "InvalidPartOrder", "EntityTooSmall", "NoSuchUpload") {
 			return blob.Info{}, fmt.Errorf("%w: %v", blob.ErrInvalid, err)
 		}
-		return blob.Info{}, fmt.Errorf("s3: complete upload: %w", err)
+		return blob.Info{}, fmt.Errorf("s3: complete upload: %w", noSpace(err))
 	}
 	defer s.c.DeleteObject(context.WithoutCancel(ctx), &s3.DeleteObjectInput{Bucket: &s.o.Bucket, Key: &key})
 	out, err := s.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.o.Bucket, Key: &key})
@@ -622,7 +629,7 @@ func (s *Store) copy(ctx context.Context, from, to string, size int64) error {
 	src := s.o.Bucket + "/" + from
 	if size <= maxCopy {
 		if _, err := s.c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &s.o.Bucket, Key: &to, CopySource: aws.String(url.PathEscape(src))}); err != nil {
-			return fmt.Errorf("s3: copy into place: %w", err)
+			return fmt.Errorf("s3: copy into place: %w", noSpace(err))
 		}
 		return nil
 	}

@@ -29,6 +29,8 @@ func SeedForCopy(t *testing.T, s meta.Store) {
 	_, err = s.Secret(ctx, "upload-signing-key", func() []byte { return []byte("k3y") })
 	must(t, err)
 	must(t, s.PutScan(ctx, &meta.ScanRecord{Key: "git:abc", RepoID: r.ID, Version: 1, Level: "safe", Result: []byte(`{}`), ScannedAt: time.UnixMilli(1)}))
+	seedXetForCopy(t, s, r.ID)
+	seedMirrorForCopy(t, s)
 }
 
 // VerifyCopy checks that dst holds what SeedForCopy wrote, and that new
@@ -76,6 +78,8 @@ func VerifyCopy(t *testing.T, dst meta.Store) {
 	if sc, _ := dst.GetScans(ctx, []string{"git:abc"}); sc["git:abc"].Level != "safe" {
 		t.Fatalf("scans %+v", sc)
 	}
+	verifyXetCopy(t, dst, r.ID)
+	verifyMirrorCopy(t, dst)
 	// Search finds the copied repository by name, and new ids follow the
 	// copied ones.
 	ls, err := dst.ListRepos(ctx, meta.RepoQuery{Type: meta.TypeModel, ViewerAll: true, Search: "model2"})

@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"Repos", testRepos},
 		{"RenameAndRedirect", testRename},
 		{"DeleteCascades", testDelete},
+		{"WritesToVanishedRepo", testVanishedRepo},
 		{"Objects", testObjects},
 		{"RefsCompareAndSwap", testRefs},
 		{"ConcurrentCAS", testConcurrentCAS},
@@ -51,6 +52,9 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"AccessRequests", testAccessRequests},
 		{"Audit", testAudit},
 		{"ExternalIdentities", testExternalIdentities},
+		{"Xet", testXet},
+		{"XetConcurrentCollection", testXetConcurrentCollection},
+		{"MirrorRepos", testMirrorRepos}, {"MirrorEviction", testMirrorEviction}, {"MirrorFills", testMirrorFills}, {"MirrorFillRace", testMirrorFillRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -84,6 +84,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	var busy, logFrames, copied int
 	_ = db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &copied)
 	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isBusy, Search: search, CacheStatements: true,
+		IsForeignKey: isForeignKey, IsFull: isFull,
 		TagsJSON: `(SELECT json_group_array(tag) FROM (SELECT tag FROM repo_tags t WHERE t.repo_id = r.id ORDER BY pos))`})}, nil
 }
 
@@ -99,6 +100,12 @@ func isUnique(err error) bool {
 	c := code(err)
 	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
+
+func isForeignKey(err error) bool { return code(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
+
+// isFull: the disk or the file system's quota is full (SQLite reports a
+// failed write of a page or of the WAL as SQLITE_FULL).
+func isFull(err error) bool { return code(err)&0xff == sqlite3.SQLITE_FULL }
 
 func isBusy(err error) bool {
 	c := code(err) & 0xff

@@ -17,3 +17,9 @@ document.querySelectorAll("input[data-confirm]").forEach((i) => {
   i.addEventListener("input", check);
   check();
 });
+// A new repository's visibility follows the chosen owner's default.
+document.querySelectorAll("select[data-visibility]").forEach((s) => {
+  const box = s.form.querySelector("#" + s.dataset.visibility);
+  if (!box) return;
+  s.addEventListener("change", () => { box.checked = s.selectedOptions[0].hasAttribute("data-private"); });
+});

@@ -41,6 +41,15 @@ var copyTables = []struct {
 	{"access_requests", "repo_id, user_id, status, fields, created_at, reviewed_at, reviewed_by, reason", false},
 	{"audit_log", "id, at, actor_id, actor, action, namespace, target, detail, ip", true},
 	{"namespace_quotas", "namespace, max_bytes", false}, // rate_counters are transient: not copied
+	{"xet_xorbs", "hash, size, raw_size, chunks, idx, created_at, used_at", false},
+	{"xet_files", "hash, sha256, size, layout, repo_id, user_id, created_at, registered_at", false},
+	{"xet_file_xorbs", "file_hash, xorb_hash", false},
+	{"xet_dedup", "chunk_hash, xorb_hash, file_hash", false},
+	// Mirror fills and their chunks are transient leases, and the fence
+	// counter starts afresh with them: none is copied.
+	{"mirror_upstreams", "name, url, policy, token, backoff_until, updated_at", false},
+	{"mirror_repos", "repo_id, upstream, upstream_private, upstream_gated, synced_at, pinned, created_at", false},
+	{"mirror_objects", "upstream, oid, size, used_at", false},
 }
 
 type baser interface{ base() *Store }

@@ -43,6 +43,9 @@ type Dialect struct {
 	// CacheStatements keeps prepared statements per query text, for
 	// drivers that would otherwise parse every query on every call.
 	CacheStatements bool
+	// IsForeignKey reports whether err is a foreign-key violation, and
+	// IsFull whether the database could not grow (see classified).
+	IsForeignKey, IsFull func(err error) bool
 }
 
 // Store implements meta.Store.
@@ -58,10 +61,10 @@ var _ meta.Store = (*Store)(nil)
 // New wraps an open, migrated database.
 func New(db *sql.DB, d Dialect) *Store {
 	s := &Store{db: db, d: d}
-	s.ops = ops{q: db, d: d, top: s}
+	s.ops = ops{q: classified{db, d}, d: d, top: s}
 	if d.CacheStatements {
 		s.cache = newStmtCache(db)
-		s.ops.q = s.cache
+		s.ops.q = classified{s.cache, d}
 	}
 	return s
 }
@@ -107,12 +110,12 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(tx meta.Tx) error) error {
 	if s.cache != nil {
 		q = txCache{tx: tx, c: s.cache}
 	}
-	if err := fn(&ops{q: q, d: s.d}); err != nil {
+	if err := fn(&ops{q: classified{q, s.d}, d: s.d}); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", s.d.classify(err))
 	}
 	return nil
 }
@@ -710,6 +713,14 @@ func (o *ops) UpdateRef(ctx context.Context, repoID int64, name string, old, new
 		return fmt.Errorf("update ref %s: %w", name, err)
 	}
 	if n != 1 {
+		// Nothing matched: a lost compare-and-swap, or a repository that
+		// was deleted meanwhile, which must not look like a race worth
+		// retrying.
+		var one int
+		err := o.q.QueryRowContext(ctx, `SELECT 1 FROM repos WHERE id = $1`, repoID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("update ref %s: repo %d: %w", name, repoID, meta.ErrNotFound)
+		}
 		return conflict
 	}
 	return nil

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -9,11 +10,29 @@ import (
 
 	"github.com/agorahub/agora/internal/auth"
 	"github.com/agorahub/agora/internal/meta"
+	"github.com/agorahub/agora/internal/search"
 )
 
+// startIndex runs a listing index over f's store until the test ends and
+// waits until it is ready.
+func startIndex(t *testing.T, f *fixture) *search.Index {
+	t.Helper()
+	ix := search.New(testLogger(t), f.m, search.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ix.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for !ix.Stats().Ready {
+		time.Sleep(time.Millisecond)
+	}
+	return ix
+}
+
 // TestSearchIndexMatchesStore is a differential test: random listings
-// answered by the in-memory index must equal the store's own SQL answers,
-// page by page, for every viewer.
+// answered by the listing index (package search) must equal the store's
+// own SQL answers, page by page, for every viewer. The index is built
+// before the loop, so its sort orders are in place and later changes go
+// through its log of changed documents.
 func TestSearchIndexMatchesStore(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
@@ -51,14 +70,7 @@ func TestSearchIndexMatchesStore(t *testing.T) {
 			f.m.RecordDownloads(ctx, 20000, map[int64]int64{r.ID: int64(rng.IntN(5))})
 		}
 	}
-	x := newSearchIndex()
-	// So that the test's few documents go through bitsets and walks of
-	// candidates in sort order too.
-	x.denseMin, x.walkMin = 16, 8
-	if _, err := f.s.loadSearch(ctx, x, 0, meta.DocCursor{}); err != nil {
-		t.Fatal(err)
-	}
-	x.ready = true
+	x := startIndex(t, f)
 
 	sorts := []string{"", SortID, SortDownloads, SortLikes, SortCreatedAt, SortLastModified, SortTrending}
 	viewers := []*auth.Identity{nil, f.alice, f.admin}
@@ -70,11 +82,6 @@ func TestSearchIndexMatchesStore(t *testing.T) {
 		return strings.Join(out, " ")
 	}
 	for i := range 160 {
-		// Orders are built part-way, and documents change after that, so
-		// listings go through the ordered walk with changed documents too.
-		if i == 40 || i == 120 {
-			x.refreshOrders()
-		}
 		if i > 40 && i%3 == 0 {
 			f.m.RecordDownloads(ctx, 20000, map[int64]int64{ids[rng.IntN(len(ids))]: int64(rng.IntN(9))})
 		}
@@ -122,12 +129,12 @@ func TestSearchIndexMatchesStore(t *testing.T) {
 		var viaIndex, viaStore []Listing
 		qi, qs := q, q
 		for page := 0; page < 1000; page++ {
-			f.s.search.Store(x)
+			f.s.UseIndex(x)
 			ri, moreI, err := f.s.ListRepos(ctx, who, qi)
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.s.search.Store(nil)
+			f.s.UseIndex(nil)
 			rs, moreS, err := f.s.ListRepos(ctx, who, qs)
 			if err != nil {
 				t.Fatal(err)
@@ -142,7 +149,7 @@ func TestSearchIndexMatchesStore(t *testing.T) {
 			c := CursorOf(q.Sort, &ri[len(ri)-1])
 			qi.After, qs.After = &c, &c
 		}
-		f.s.search.Store(x)
+		f.s.UseIndex(x)
 		n, err := f.s.CountRepos(ctx, who, q)
 		if err != nil || n != int64(len(viaIndex)) {
 			t.Fatalf("count %d (%v), listed %d", n, err, len(viaIndex))
@@ -156,12 +163,7 @@ func TestSearchIndexRefresh(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	f.create(t, modelRef, false)
-	x := newSearchIndex()
-	if _, err := f.s.loadSearch(ctx, x, 0, meta.DocCursor{}); err != nil {
-		t.Fatal(err)
-	}
-	x.ready = true
-	f.s.search.Store(x)
+	f.s.UseIndex(startIndex(t, f))
 	list := func(who *auth.Identity, search string) string {
 		rows, _, err := f.s.ListRepos(ctx, who, ListQuery{Type: TypeModel, Search: search, Limit: 10})
 		if err != nil {

@@ -1,0 +1,106 @@
+package hub
+
+import (
+	"context"
+	"errors"
+
+	"github.com/agorahub/agora/internal/auth"
+	"github.com/agorahub/agora/internal/meta"
+)
+
+// ListingIndex proposes the repositories of a listing (package search
+// implements it): the ids of the first q.Limit matches of q in q's order,
+// or how many match. The viewer's visibility is part of q. ok is false
+// while the index is not ready, and then listings use the store's own
+// queries. The rows shown are always re-read from the store with the
+// viewer's visibility, so an index may be a moment behind but never shows
+// what the viewer may not see.
+type ListingIndex interface {
+	Query(ctx context.Context, q meta.RepoQuery) (ids []int64, ok bool, err error)
+	Count(ctx context.Context, q meta.RepoQuery) (n int64, ok bool, err error)
+	// Forget drops a proposed repository the store no longer has.
+	Forget(id int64)
+}
+
+// indexRef holds the service's listing index for an atomic pointer.
+type indexRef struct{ ListingIndex }
+
+// UseIndex makes listings and counts come from ix (nil: from the store's
+// queries). Call it before serving; tests switch it to compare the two.
+func (s *Service) UseIndex(ix ListingIndex) {
+	if ix == nil {
+		s.index.Store(nil)
+		return
+	}
+	s.index.Store(&indexRef{ix})
+}
+
+func (s *Service) listingIndex() ListingIndex {
+	if r := s.index.Load(); r != nil {
+		return r.ListingIndex
+	}
+	return nil
+}
+
+// storeQuery is q as the store and the index take it, for who.
+func (s *Service) storeQuery(ctx context.Context, who *auth.Identity, q ListQuery) (meta.RepoQuery, error) {
+	mq := meta.RepoQuery{Type: q.Type, Author: q.Author, Search: q.Search, Tags: q.Tags, PipelineTag: q.PipelineTag,
+		MinParams: q.MinParams, MaxParams: q.MaxParams, Gated: q.Gated, Sort: q.Sort, Desc: q.Desc, Limit: q.Limit, After: q.After}
+	var err error
+	mq.ViewerAll, mq.ViewerNamespaces, err = s.viewerNamespaces(ctx, who)
+	return mq, err
+}
+
+// listFromIndex answers a listing from the index; ok is false when there
+// is none or it is not ready yet.
+func (s *Service) listFromIndex(ctx context.Context, who *auth.Identity, q ListQuery) (rows []Listing, more, ok bool, err error) {
+	ix := s.listingIndex()
+	if ix == nil {
+		return nil, false, false, nil
+	}
+	mq, err := s.storeQuery(ctx, who, q)
+	if err != nil {
+		return nil, false, true, err
+	}
+	mq.Limit = q.Limit + 1
+	ids, ok, err := ix.Query(ctx, mq)
+	if !ok || err != nil {
+		return nil, false, ok, err
+	}
+	found, err := s.meta.ReposByIDs(ctx, ids, mq.ViewerAll, mq.ViewerNamespaces)
+	if err != nil {
+		return nil, false, true, err
+	}
+	byID := make(map[int64]*Listing, len(found))
+	for i := range found {
+		byID[found[i].Repo.ID] = &found[i]
+	}
+	rows = make([]Listing, 0, len(ids))
+	for _, id := range ids {
+		if l, ok := byID[id]; ok {
+			rows = append(rows, *l)
+		} else if _, err := s.meta.RepoByID(ctx, id); errors.Is(err, meta.ErrNotFound) {
+			ix.Forget(id)
+		}
+	}
+	more = len(ids) > q.Limit
+	if len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+	}
+	return rows, more, true, nil
+}
+
+// countFromIndex counts a listing's matches with the index; ok is false
+// when there is none or it is not ready yet.
+func (s *Service) countFromIndex(ctx context.Context, who *auth.Identity, q ListQuery) (n int64, ok bool, err error) {
+	ix := s.listingIndex()
+	if ix == nil {
+		return 0, false, nil
+	}
+	mq, err := s.storeQuery(ctx, who, q)
+	if err != nil {
+		return 0, true, err
+	}
+	return ix.Count(ctx, mq)
+}
+
