@@ -137,9 +137,27 @@ func (s *Service) ListAccessRequests(ctx context.Context, who *auth.Identity, re
 	return s.meta.ListAccessRequests(ctx, r.ID, status, after, limit)
 }
 
-// HandleAccessRequest moves user's request to status (accepted, rejected,
-// or pending to cancel a decision), with a rejection reason.
-func (s *Service) HandleAccessRequest(ctx context.Context, who *auth.Identity, ref RepoRef, user, status, reason string) error {
+// AccessRequestID is the id of a user's request for a repository, as
+// listings give it ("requestId") and handle accepts it instead of a user
+// name (huggingface_hub 2.x): 24 hex digits, the repository's and the
+// user's ids.
+func AccessRequestID(repoID, userID int64) string {
+	return fmt.Sprintf("%012x%012x", repoID, userID)
+}
+
+func parseAccessRequestID(id string) (repoID, userID int64, ok bool) {
+	if len(id) != 24 {
+		return 0, 0, false
+	}
+	_, err1 := fmt.Sscanf(id[:12], "%x", &repoID)
+	_, err2 := fmt.Sscanf(id[12:], "%x", &userID)
+	return repoID, userID, err1 == nil && err2 == nil
+}
+
+// HandleAccessRequest moves a request to status (accepted, rejected, or
+// pending to cancel a decision), with a rejection reason. The request is
+// named by its user's name or by its id (exactly one).
+func (s *Service) HandleAccessRequest(ctx context.Context, who *auth.Identity, ref RepoRef, user, requestID, status, reason string) error {
 	r, err := s.managedRepo(ctx, who, ref)
 	if err != nil {
 		return err
@@ -155,7 +173,16 @@ func (s *Service) HandleAccessRequest(ctx context.Context, who *auth.Identity, r
 	if utf8.RuneCountInString(reason) > maxRejectReason {
 		return errorf(ErrInvalid, "The rejection reason is longer than %d characters", maxRejectReason)
 	}
-	u, err := s.meta.UserByName(ctx, strings.TrimSpace(user))
+	var u *meta.User
+	if requestID != "" {
+		repoID, userID, ok := parseAccessRequestID(requestID)
+		if !ok || repoID != r.ID {
+			return errorf(ErrNotFound, "No access request found matching your criteria")
+		}
+		u, err = s.meta.UserByID(ctx, userID)
+	} else {
+		u, err = s.meta.UserByName(ctx, strings.TrimSpace(user))
+	}
 	if errors.Is(err, meta.ErrNotFound) || err == nil && u.IsOrg() {
 		return errorf(ErrNotFound, "User not found")
 	}

@@ -48,20 +48,20 @@ func TestAccessRequests(t *testing.T) {
 	if err != nil || len(pend) != 1 || pend[0].User.Name != "bob" || pend[0].Fields["Company"] != "ACME" {
 		t.Fatalf("pending list %+v %v", pend, err)
 	}
-	if err := f.s.HandleAccessRequest(ctx, f.aliceRead, modelRef, "bob", AccessAccepted, ""); !errors.Is(err, ErrForbidden) {
+	if err := f.s.HandleAccessRequest(ctx, f.aliceRead, modelRef, "bob", "", AccessAccepted, ""); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("read token handles: %v", err)
 	}
-	if err := f.s.HandleAccessRequest(ctx, f.alice, modelRef, "bob", AccessAccepted, ""); err != nil {
+	if err := f.s.HandleAccessRequest(ctx, f.alice, modelRef, "bob", "", AccessAccepted, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.HandleAccessRequest(ctx, f.alice, modelRef, "bob", AccessAccepted, ""); !errors.Is(err, ErrNotFound) {
+	if err := f.s.HandleAccessRequest(ctx, f.alice, modelRef, "bob", "", AccessAccepted, ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("same status twice: %v", err)
 	}
 	if _, _, _, err := f.s.FileAt(ctx, f.bob, modelRef, "main", ".gitattributes"); err != nil {
 		t.Fatalf("accepted: %v", err)
 	}
 	// Rejecting takes access away again.
-	if err := f.s.HandleAccessRequest(ctx, f.alice, modelRef, "bob", AccessRejected, "no"); err != nil {
+	if err := f.s.HandleAccessRequest(ctx, f.alice, modelRef, "bob", "", AccessRejected, "no"); err != nil {
 		t.Fatal(err)
 	}
 	_, _, _, err = f.s.FileAt(ctx, f.bob, modelRef, "main", ".gitattributes")

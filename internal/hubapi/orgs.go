@@ -288,7 +288,8 @@ func (h *Handler) listAccessRequests(q *req, status string) server.HandlerFunc {
 			} else {
 				u["email"] = nil
 			}
-			item := map[string]any{"user": u, "status": a.Status, "timestamp": isoTime(a.CreatedAt)}
+			item := map[string]any{"user": u, "status": a.Status, "timestamp": isoTime(a.CreatedAt),
+				"requestId": hub.AccessRequestID(a.RepoID, a.User.ID)}
 			if a.Fields != nil {
 				item["fields"] = a.Fields
 			}
@@ -321,18 +322,27 @@ func parseAccessCursor(c string) (int64, int64, bool) {
 type accessBody struct {
 	User            string `json:"user"`
 	UserID          string `json:"userId"`
+	RequestID       string `json:"requestId"`
 	Status          string `json:"status"`
 	RejectionReason string `json:"rejectionReason"`
 }
 
-func (b *accessBody) userName() (string, error) {
-	switch {
-	case b.User != "" && b.UserID != "", b.User == "" && b.UserID == "":
-		return "", &hub.Error{Kind: hub.ErrInvalid, Msg: "Either userId or user must be provided, but not both"}
-	case b.UserID != "":
-		return "", &hub.Error{Kind: hub.ErrInvalid, Msg: "userId is not supported by this hub: send user"}
+// target returns the user name or the request id the body names (exactly
+// one of user, userId, requestId).
+func (b *accessBody) target() (user, requestID string, err error) {
+	n := 0
+	for _, v := range []string{b.User, b.UserID, b.RequestID} {
+		if v != "" {
+			n++
+		}
 	}
-	return b.User, nil
+	switch {
+	case n != 1:
+		return "", "", &hub.Error{Kind: hub.ErrInvalid, Msg: "Either userId or user must be provided, but not both"}
+	case b.UserID != "":
+		return "", "", &hub.Error{Kind: hub.ErrInvalid, Msg: "userId is not supported by this hub: send user"}
+	}
+	return b.User, b.RequestID, nil
 }
 
 func (h *Handler) handleAccessRequest(q *req) server.HandlerFunc {
@@ -345,11 +355,11 @@ func (h *Handler) handleAccessRequest(q *req) server.HandlerFunc {
 		if err := decodeJSON(w, r, &body); err != nil {
 			return err
 		}
-		user, err := body.userName()
+		user, reqID, err := body.target()
 		if err != nil {
 			return err
 		}
-		if err := h.hub.HandleAccessRequest(r.Context(), who, q.ref, user, body.Status, body.RejectionReason); err != nil {
+		if err := h.hub.HandleAccessRequest(r.Context(), who, q.ref, user, reqID, body.Status, body.RejectionReason); err != nil {
 			return err
 		}
 		server.WriteJSON(w, r, http.StatusOK, map[string]any{})
@@ -367,9 +377,12 @@ func (h *Handler) grantAccess(q *req) server.HandlerFunc {
 		if err := decodeJSON(w, r, &body); err != nil {
 			return err
 		}
-		user, err := body.userName()
+		user, reqID, err := body.target()
 		if err != nil {
 			return err
+		}
+		if reqID != "" {
+			return &hub.Error{Kind: hub.ErrInvalid, Msg: "grant takes a user"}
 		}
 		if err := h.hub.GrantAccess(r.Context(), who, q.ref, user); err != nil {
 			return err

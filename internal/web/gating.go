@@ -382,7 +382,7 @@ func (h *Handler) handleAccessRequest(a *repoAddr) pageFunc {
 		var err error
 		switch act := r.PostFormValue("action"); act {
 		case hub.AccessAccepted, hub.AccessRejected, hub.AccessPending:
-			err = h.hub.HandleAccessRequest(ctx, who, a.ref, user, act, strings.TrimSpace(r.PostFormValue("reason")))
+			err = h.hub.HandleAccessRequest(ctx, who, a.ref, user, "", act, strings.TrimSpace(r.PostFormValue("reason")))
 		case "grant":
 			err = h.hub.GrantAccess(ctx, who, a.ref, user)
 		default:

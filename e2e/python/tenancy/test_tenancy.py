@@ -120,7 +120,7 @@ def test_move_between_user_and_org():
 
 def test_fine_grained_reads_one_repo():
     path = hf_hub_download("alice/fg-one", "a.txt", token=FG_ONE)
-    assert Path(path).read_bytes() == b"one\n"
+    assert Path(path).read_bytes() == b"fg-one\n"
     with pytest.raises(HfHubHTTPError) as e:
         api.model_info("alice/fg-two", token=FG_ONE)
     assert e.value.response.status_code == 403
@@ -137,8 +137,20 @@ def test_fine_grained_write_scope_on_org():
         api.create_repo("carol/outside-scope", token=FG_ORG)
 
 
+CARD = b"""---
+license: mit
+extra_gated_prompt: Tell us who you are.
+extra_gated_fields:
+  Company: text
+  Purpose: text
+---
+# Gated
+"""
+
+
 def _gated(repo_id, mode):
     api.create_repo(repo_id, exist_ok=True)
+    api.upload_file(path_or_fileobj=CARD, path_in_repo="README.md", repo_id=repo_id)
     api.upload_file(path_or_fileobj=b"weights of " + repo_id.encode(), path_in_repo="w.bin", repo_id=repo_id)
     api.update_repo_settings(repo_id, gated=mode)
     assert api.model_info(repo_id).gated == mode
@@ -157,7 +169,7 @@ def test_gated_manual_flow(tmp_path):
     # Metadata stays public.
     assert api.model_info(repo, token=BOB).gated == "manual"
     _ask(repo, BOB)
-    pending = api.list_pending_access_requests(repo)
+    pending = list(api.list_pending_access_requests(repo))
     assert [r.username for r in pending] == ["bob"], pending
     assert pending[0].fields == {"Company": "ACME", "Purpose": "research"}
     with pytest.raises(GatedRepoError):
@@ -177,7 +189,7 @@ def test_gated_manual_flow(tmp_path):
     hf_hub_download(repo, "w.bin", token=DAVE, cache_dir=tmp_path / "c5")
     # Only the owners review requests.
     with pytest.raises(HfHubHTTPError) as e:
-        api.list_pending_access_requests(repo, token=BOB)
+        list(api.list_pending_access_requests(repo, token=BOB))
     assert e.value.response.status_code == 403
     # auth_check answers like the downloads.
     with pytest.raises(GatedRepoError):
