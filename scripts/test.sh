@@ -35,6 +35,13 @@ scripts/services.sh start pg
 step "install the JS clients (npm ci, pinned lockfile)"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
+# One virtualenv per lock file of e2e/python (huggingface_hub 2.x, 1.x and
+# 0.36 with hf_xet, transformers, datasets…), from PyPI with every version
+# and hash pinned; reused from ~/.cache/agora while the locks are unchanged.
+step "install the Python clients (pinned locks, cached virtualenvs)"
+AGORA_E2E_PYENVS=$(scripts/pyenv.sh)
+export AGORA_E2E_PYENVS
+
 step "gofmt and go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './e2e/node_modules/*'))
 if [[ -n "$unformatted" ]]; then
