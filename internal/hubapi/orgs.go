@@ -244,9 +244,9 @@ func (h *Handler) routeAccessRequests(r *http.Request, q *req, rest []string) *r
 			return &route{name: "access-requests", fn: h.listAccessRequests(q, rest[0])}
 		}
 	case m == http.MethodPost && len(rest) == 1 && rest[0] == "handle":
-		return &route{name: "access-handle", fn: h.handleAccessRequest(q)}
+		return &route{name: "access-handle", fn: h.handleAccessRequest(q), first: act(hub.Manage)}
 	case m == http.MethodPost && len(rest) == 1 && rest[0] == "grant":
-		return &route{name: "access-grant", fn: h.grantAccess(q)}
+		return &route{name: "access-grant", fn: h.grantAccess(q), first: act(hub.Manage)}
 	case m == http.MethodPost && len(rest) == 1 && rest[0] == "cancel":
 		return &route{name: "access-cancel", fn: h.withdrawAccess(q)}
 	}
@@ -345,12 +345,11 @@ func (b *accessBody) target() (user, requestID string, err error) {
 	return b.User, b.RequestID, nil
 }
 
-func (h *Handler) handleAccessRequest(q *req) server.HandlerFunc {
+// reviewAccess reads the body of handle and grant (the caller was
+// authorised to manage the repository before, by the route's first
+// action) and applies it.
+func (h *Handler) reviewAccess(q *req, apply func(r *http.Request, body *accessBody, user, reqID string) error) server.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		who := server.Identity(r.Context())
-		if _, err := h.hub.Authorize(r.Context(), who, q.ref, hub.Manage); err != nil {
-			return err
-		}
 		var body accessBody
 		if err := decodeJSON(w, r, &body); err != nil {
 			return err
@@ -359,7 +358,7 @@ func (h *Handler) handleAccessRequest(q *req) server.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := h.hub.HandleAccessRequest(r.Context(), who, q.ref, user, reqID, body.Status, body.RejectionReason); err != nil {
+		if err := apply(r, &body, user, reqID); err != nil {
 			return err
 		}
 		server.WriteJSON(w, r, http.StatusOK, map[string]any{})
@@ -367,29 +366,19 @@ func (h *Handler) handleAccessRequest(q *req) server.HandlerFunc {
 	}
 }
 
+func (h *Handler) handleAccessRequest(q *req) server.HandlerFunc {
+	return h.reviewAccess(q, func(r *http.Request, body *accessBody, user, reqID string) error {
+		return h.hub.HandleAccessRequest(r.Context(), server.Identity(r.Context()), q.ref, user, reqID, body.Status, body.RejectionReason)
+	})
+}
+
 func (h *Handler) grantAccess(q *req) server.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		who := server.Identity(r.Context())
-		if _, err := h.hub.Authorize(r.Context(), who, q.ref, hub.Manage); err != nil {
-			return err
-		}
-		var body accessBody
-		if err := decodeJSON(w, r, &body); err != nil {
-			return err
-		}
-		user, reqID, err := body.target()
-		if err != nil {
-			return err
-		}
+	return h.reviewAccess(q, func(r *http.Request, _ *accessBody, user, reqID string) error {
 		if reqID != "" {
 			return &hub.Error{Kind: hub.ErrInvalid, Msg: "grant takes a user"}
 		}
-		if err := h.hub.GrantAccess(r.Context(), who, q.ref, user); err != nil {
-			return err
-		}
-		server.WriteJSON(w, r, http.StatusOK, map[string]any{})
-		return nil
-	}
+		return h.hub.GrantAccess(r.Context(), server.Identity(r.Context()), q.ref, user)
+	})
 }
 
 func (h *Handler) withdrawAccess(q *req) server.HandlerFunc {
