@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Git clone benchmark (issue 6): a repository of FILES small files and
-# COMMITS commits is pushed to agora with git, then cloned from agora's
+# Git clone benchmark (issues 6 and 15): a repository of FILES small files
+# and COMMITS commits is pushed to agora with git, then cloned from agora's
 # smart HTTP and from `git http-backend` (Debian git, through the Go CGI
-# wrapper bench/gitcgi) serving the same repository from disk. Prints the
-# best clone time of each (bare clones: the checkout of FILES files is the
-# client's work, the same for both), their ratio, and agora's peak RSS during the
-# clones (VmHWM of a server restarted after the push, so the push does not
-# count).
+# wrapper bench/gitcgi) serving the same repository from disk. Prints, for
+# bare clones, agora's first clone after a restart (cold: every object read
+# and compressed) and its best (warm: compressed objects cached), git's
+# best, and their ratios; then the best clone with checkout of each; and
+# agora's peak RSS during the clones (VmHWM of a server restarted after the
+# push, so the push does not count).
 #
 #   bench/gitclone.sh [FILES] [COMMITS] [RUNS]    defaults: 10000 200 3
 #
@@ -105,17 +106,34 @@ clone_times() { # URL
 	done
 }
 echo "cloning ($runs runs each)..." >&2
-agora_t=$(clone_times "$url/bench/repo" | best)
+agora_all=$(clone_times "$url/bench/repo")
+agora_cold=$(head -1 <<<"$agora_all")
+agora_t=$(best <<<"$agora_all")
 got=$(git -C "$work/clone" rev-list --count main)
 [[ $got == "$commits" ]] || { echo "agora clone has $got commits, want $commits" >&2; exit 1; }
 git -C "$work/clone" fsck --no-progress >/dev/null
 git_t=$(clone_times "http://127.0.0.1:$cgiport/repo.git" | best)
+checkout_times() { # URL
+	for r in $(seq "$runs"); do
+		rm -rf "$work/checkout"
+		local a b
+		a=$(now)
+		git clone -q "$1" "$work/checkout"
+		b=$(now)
+		awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", b - a }'
+	done
+}
+agora_co=$(checkout_times "$url/bench/repo" | best)
+git_co=$(checkout_times "http://127.0.0.1:$cgiport/repo.git" | best)
 hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$agora_pid/status")
 objects=$(git -C "$work/srv/repo.git" rev-list --objects --all | wc -l)
 
 printf 'repository:              %d files, %d commits, %d objects\n' "$files" "$commits" "$objects"
 printf 'push to agora:           %s s\n' "$push_s"
-printf 'bare clone from agora:        %s s (best of %d)\n' "$agora_t" "$runs"
+printf 'bare clone from agora, cold:  %s s (first clone after a restart)\n' "$agora_cold"
+printf 'bare clone from agora, warm:  %s s (best of %d)\n' "$agora_t" "$runs"
 printf 'bare clone from http-backend: %s s (best of %d)\n' "$git_t" "$runs"
-awk -v a="$agora_t" -v g="$git_t" 'BEGIN { printf "time ratio agora/git:    %.2f\n", a / g }'
+awk -v c="$agora_cold" -v a="$agora_t" -v g="$git_t" 'BEGIN { printf "time ratio agora/git:    cold %.2f, warm %.2f (goal <= 1.2)\n", c / g, a / g }'
+printf 'clone with checkout:     agora %s s, http-backend %s s (best of %d)\n' "$agora_co" "$git_co" "$runs"
+awk -v a="$agora_co" -v g="$git_co" 'BEGIN { printf "checkout ratio agora/git: %.2f (goal <= 1.1)\n", a / g }'
 printf 'agora RSS: %d MiB idle, peak %d MiB during the clones (VmHWM)\n' $((rss0 / 1024)) $((hwm / 1024))

@@ -62,7 +62,15 @@ type Hub struct {
 	Args []string // store flags shared by admin commands
 	bin  string
 	log  *bytes.Buffer
+	logw *syncWriter
 	stop func()
+}
+
+// logText returns what the hub logged so far.
+func (h *Hub) logText() string {
+	h.logw.mu.Lock()
+	defer h.logw.mu.Unlock()
+	return h.log.String()
 }
 
 // Stop shuts the hub down (gracefully) before the test ends.
@@ -104,6 +112,7 @@ func StartHub(t *testing.T, o HubOptions) *Hub {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), o.Env...)
 	logw := &syncWriter{w: h.log}
+	h.logw = logw
 	cmd.Stdout, cmd.Stderr = logw, logw
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second

@@ -20,6 +20,8 @@
 #   AGORA_PYTHON     interpreter that makes the venvs (default python3)
 #   AGORA_CACHE      cache root (default ~/.cache/agora)
 set -euo pipefail
+# mkvenv runs inside $(…): without this a failing step there would not stop it.
+shopt -s inherit_errexit
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 locks=$root/e2e/python

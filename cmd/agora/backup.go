@@ -21,7 +21,8 @@ import (
 //
 //	DIR/
 //	  agora.db    consistent snapshot of the metadata (SQLite VACUUM INTO)
-//	  blobs/      LFS content, fsblob layout, copied by content address
+//	  blobs/      LFS content, fsblob layout, copied by content address;
+//	              blobs/xorbs/ the Xet xorbs, copied by name and rehashed
 const (
 	backupDB    = "agora.db"
 	backupBlobs = "blobs"
@@ -86,6 +87,9 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	fmt.Fprintf(stdout, "backup: %d blobs copied and verified (%d bytes), %d already in the backup\n", n.copied, n.bytes, n.present)
+	if err := copyXorbs(ctx, src, dst, stdout); err != nil {
+		return err
+	}
 
 	// Objects can only vanish from the store between the snapshot and the
 	// copy if garbage collection deleted them (their repository was
@@ -168,7 +172,11 @@ func missingBlobs(ctx context.Context, dbPath string, blobs blob.Statter) ([]str
 			}
 			seen[l.OID] = true
 			if _, err := blobs.Stat(ctx, l.OID); errors.Is(err, blob.ErrNotFound) {
-				missing = append(missing, l.OID)
+				if ok, err := xetStored(ctx, db, l.OID); err != nil {
+					return err
+				} else if !ok {
+					missing = append(missing, l.OID)
+				}
 			} else if err != nil {
 				return err
 			}
@@ -245,6 +253,9 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "restore: %d blobs copied and verified (%d bytes)\n", n.copied, n.bytes)
+	if err := copyXorbs(ctx, src, dst, stdout); err != nil {
+		return err
+	}
 	if err := copyFile(srcDB, filepath.Join(*data, "agora.db")); err != nil {
 		return err
 	}

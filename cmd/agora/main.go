@@ -44,6 +44,8 @@ commands:
   backup DIR            back the embedded default up into DIR while it runs (incremental for blobs)
   restore DIR           restore a backup into an empty data directory and check it
   quota set NS SIZE     limit what namespace NS stores (quota show NS, quota list)
+  mirror ls|pull|evict|pin|unpin|import   manage repositories mirrored from upstream hubs (serve --upstream)
+  bundle export|import|verify             move repositories into networks without internet (air-gap bundles)
 
 Run "agora <command> -h" for the flags of a command. Every flag can also be
 set with an environment variable: --data is AGORA_DATA, --lfs-threshold is
@@ -85,6 +87,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRestore(ctx, args[1:], stdout, stderr)
 	case "quota":
 		err = cmdQuota(ctx, args[1:], stdout, stderr)
+	case "mirror":
+		err = cmdMirror(ctx, args[1:], stdout, stderr)
+	case "bundle":
+		err = cmdBundle(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -17,7 +17,6 @@ import (
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/hubapi"
 	"github.com/agorahub/agora/internal/limits"
-	"github.com/agorahub/agora/internal/search"
 	"github.com/agorahub/agora/internal/server"
 	"github.com/agorahub/agora/internal/web"
 	"github.com/agorahub/agora/internal/xet/casapi"
@@ -69,6 +68,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f := newFlags("serve", stderr)
 	st := addStoreFlags(f)
 	lim := addLimitFlags(f)
+	mf := addMirrorFlags(f) // issue 14: --upstream, --offline…
+	minFree := addDiskFlag(f)
 	def := hub.DefaultConfig()
 	c := serveConfig{
 		addr:            f.string("addr", "127.0.0.1:8080", "address to listen on"),
@@ -159,7 +160,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(lg, scfg, casapi.Authenticator(svc), []server.Check{{Name: "metadata", Fn: ms.Ping}, {Name: "blobs", Fn: bs.Ping}})
+	srv, err := server.New(lg, scfg, casapi.Authenticator(svc), append([]server.Check{{Name: "metadata", Fn: ms.Ping}, {Name: "blobs", Fn: bs.Ping}},
+		diskChecks(st.dbURL(), st.blobsURL(), *minFree)...))
 	if err != nil {
 		return err
 	}
@@ -177,11 +179,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	srv.Mount(web.New(lg, srv, svc, web.Config{SSO: ssoClient}))
-
-	ix, err := openIndex(ctx, lg, ms, c.index, search.Options{})
+	mr, err := mf.start(ctx, lg, srv, ms, bs, svc)
 	if err != nil {
 		return err
 	}
+	if mr != nil {
+		svc.Mirror = mr
+		defer mr.Close()
+	}
+
+	ixOpts, exportIndex := indexMetrics(srv)
+	ix, err := openIndex(ctx, lg, ms, c.index, ixOpts)
+	if err != nil {
+		return err
+	}
+	exportIndex(ix)
 	svc.UseIndex(ix)
 
 	bg, stopBG := context.WithCancel(ctx)

@@ -163,3 +163,13 @@ func copyXorb(ctx context.Context, src, dst blob.Keyspace, info blob.Info) error
 	}
 	return nil
 }
+
+// xetStored reports whether content oid is stored as a Xet file of the
+// metadata store m (for backups, whose xorbs are copied with the blobs).
+func xetStored(ctx context.Context, m meta.Xet, oid string) (bool, error) {
+	files, err := m.XetFilesBySHA256(ctx, []string{oid})
+	if err != nil {
+		return false, err
+	}
+	return files[oid] != nil, nil
+}

@@ -85,6 +85,8 @@ var allowed = map[string][]string{
 	"internal/modelsig":            {},
 	"internal/openness":            {},
 	"internal/xet":                 {},
+	"internal/mirror":              {"internal/hub", "internal/meta", "internal/blob", "internal/gitobj", "internal/gitobj/packfile"},
+	"internal/bundle":              {"internal/hub", "internal/meta", "internal/blob", "internal/gitobj", "internal/gitobj/packfile"},
 	"internal/xet/cas":             {"internal/xet", "internal/meta", "internal/blob"},
 	"internal/xet/casapi":          {"internal/server", "internal/auth", "internal/xet", "internal/xet/cas"},
 	"internal/depstest":            {},

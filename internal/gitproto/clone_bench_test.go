@@ -2,8 +2,10 @@ package gitproto
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -11,6 +13,8 @@ import (
 	"github.com/agorahub/agora/internal/gitobj"
 	"github.com/agorahub/agora/internal/hub"
 )
+
+var coldPacks = flag.Bool("clone.cold", false, "BenchmarkClone: compress every object of every pack")
 
 func buildRepo(ctx context.Context, svc *hub.Service, who *auth.Identity, files, commits int) (gitobj.ID, error) {
 	ref := hub.RepoRef{Type: hub.TypeModel, Namespace: "alice", Name: "pub"}
@@ -63,7 +67,8 @@ func buildRepo(ctx context.Context, svc *hub.Service, who *auth.Identity, files,
 
 // BenchmarkClone plans and writes (to io.Discard) the pack of a clone of
 // a repository of 10,000 small files and 200 commits, as bench/gitclone.sh
-// makes, with a warm object cache.
+// makes, with warm caches (objects and compressed objects); with
+// -clone.cold each pack starts with an empty cache of compressed objects.
 func BenchmarkClone(b *testing.B) {
 	th := newTestHub(b, Config{})
 	who, _ := th.svc.Authenticate(b.Context(), auth.Secret(th.token))
@@ -75,12 +80,16 @@ func BenchmarkClone(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	h := New(slog.New(slog.DiscardHandler), nil, th.svc, Config{})
 	for b.Loop() {
 		plan, err := g.PlanFetch(b.Context(), hub.FetchRequest{Wants: []gitobj.ID{head}})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := writePack(b.Context(), g, io.Discard, plan.Objects); err != nil {
+		if *coldPacks {
+			h.packs = newPackCache(DefaultPackCacheBytes)
+		}
+		if err := h.writePack(b.Context(), g, io.Discard, plan.Objects); err != nil {
 			b.Fatal(err)
 		}
 	}

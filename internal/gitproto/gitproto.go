@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/server"
@@ -52,6 +53,10 @@ type Handler struct {
 	srv *server.Server
 	hub *hub.Service
 	cfg Config
+	// packs keeps objects compressed for clones (pack.go); packed
+	// records each pack sent for the metrics.
+	packs  *packCache
+	packed func(objects int, bytes int64, d time.Duration)
 }
 
 // New returns the handler.
@@ -59,7 +64,22 @@ func New(lg *slog.Logger, srv *server.Server, h *hub.Service, cfg Config) *Handl
 	if cfg.MaxPushSize <= 0 {
 		cfg.MaxPushSize = DefaultMaxPushSize
 	}
-	return &Handler{lg: lg, srv: srv, hub: h, cfg: cfg}
+	return &Handler{lg: lg, srv: srv, hub: h, cfg: cfg, packs: newPackCache(DefaultPackCacheBytes), packed: packMetrics(srv)}
+}
+
+// packMetrics registers the git pack throughput metrics.
+func packMetrics(srv *server.Server) func(int, int64, time.Duration) {
+	if srv == nil {
+		return func(int, int64, time.Duration) {}
+	}
+	objects := srv.Counter("agora_git_pack_objects_total", "Objects sent in git packs (clones and fetches).")
+	sent := srv.Counter("agora_git_pack_bytes_total", "Bytes of git packs sent.")
+	secs := srv.Histogram("agora_git_pack_seconds", "Time to stream one git pack to a client.", []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 120, 600})
+	return func(n int, b int64, d time.Duration) {
+		objects(float64(n))
+		sent(float64(b))
+		secs(d.Seconds())
+	}
 }
 
 // target is a matched request: the repository and the index of its

@@ -126,8 +126,17 @@ func (h *Handler) receivePack(t *target) server.HandlerFunc {
 	}
 }
 
+// maxRefName bounds the ref name of a push command. Branch and tag names
+// are at most 255 bytes (hub.ValidRefName); without a bound, 10,000
+// commands of 64 KiB names (a few hundred KiB gzipped) would be held in
+// memory before any of them is checked.
+const maxRefName = 1024
+
 // parseCommand parses "<old> <new> <ref>".
 func parseCommand(line string) (hub.RefUpdate, error) {
+	if len(line) > 82+maxRefName {
+		return hub.RefUpdate{}, &hub.Error{Kind: hub.ErrInvalid, Msg: fmt.Sprintf("Invalid push command: ref name longer than %d bytes", maxRefName)}
+	}
 	bad := &hub.Error{Kind: hub.ErrInvalid, Msg: fmt.Sprintf("Invalid push command %q", line)}
 	if len(line) < 83 || line[40] != ' ' || line[81] != ' ' {
 		return hub.RefUpdate{}, bad

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/agorahub/agora/internal/gitobj"
-	"github.com/agorahub/agora/internal/gitobj/packfile"
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/server"
 )
@@ -509,7 +508,7 @@ func (h *Handler) sendPack(ctx context.Context, g *hub.GitRepo, pw *pktWriter, a
 	if a.sideband > 0 {
 		dst = &sideband{pw: pw, band: 1, max: a.sideband}
 	}
-	if err := writePack(ctx, g, dst, plan.Objects); err != nil {
+	if err := h.writePack(ctx, g, dst, plan.Objects); err != nil {
 		if a.sideband > 0 && pw.err == nil {
 			msg := "internal error"
 			if p := server.Classify(err); !p.Internal {
@@ -523,28 +522,4 @@ func (h *Handler) sendPack(ctx context.Context, g *hub.GitRepo, pw *pktWriter, a
 		pw.flush()
 	}
 	return pw.err
-}
-
-// writePack streams the objects of a plan as a pack, each read from the
-// store (through the object cache) as it is written.
-func writePack(ctx context.Context, g *hub.GitRepo, dst io.Writer, objs []hub.PackObject) error {
-	pack, err := packfile.NewWriter(dst, uint32(len(objs)))
-	if err != nil {
-		return err
-	}
-	for i, po := range objs {
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		o, err := g.Object(ctx, po.ID)
-		if err != nil {
-			return fmt.Errorf("pack object %s: %w", po.ID, err)
-		}
-		if err := pack.Write(o); err != nil {
-			return err
-		}
-	}
-	return pack.Close()
 }

@@ -178,7 +178,7 @@ func (s *Service) repoFor(ctx context.Context, who *auth.Identity, ref RepoRef, 
 		id, rerr := s.meta.Redirect(ctx, ref.Type, ref.Namespace, ref.Name)
 		if rerr != nil {
 			if errors.Is(rerr, meta.ErrNotFound) {
-				return nil, repoNotFound()
+				return s.mirrorFor(ctx, who, ref, a) // mirror hook (issue 14): upstream ids, local names first
 			}
 			return nil, rerr
 		}
@@ -199,6 +199,11 @@ func (s *Service) repoFor(ctx context.Context, who *auth.Identity, ref RepoRef, 
 	}
 	if err := s.authorize(ctx, who, r, a); err != nil {
 		return nil, err
+	}
+	if a == access.Write {
+		if err := s.refuseMirrorWrite(ctx, r); err != nil { // mirror hook (issue 14): mirrors are read-only
+			return nil, err
+		}
 	}
 	return r, nil
 }

@@ -103,6 +103,11 @@ func (s *Service) Commit(ctx context.Context, who *auth.Identity, ref RepoRef, r
 	if req.CreatePR {
 		return s.commitPR(ctx, who, r, req, ops, msg)
 	}
+	if gitobj.IsFullHexID(req.Revision) {
+		// No branch has such a name (ValidRefName): a commit id, which
+		// commits cannot move, whether or not it exists.
+		return nil, errorf(ErrInvalid, "Commits can only be made to a branch, not to commit %s", req.Revision)
+	}
 	refName, ok := commitTarget(req.Revision)
 	if !ok {
 		return nil, revisionNotFound(req.Revision)

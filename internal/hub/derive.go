@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/agorahub/agora/internal/blob"
 	"github.com/agorahub/agora/internal/formats/card"
 	"github.com/agorahub/agora/internal/formats/gguf"
 	"github.com/agorahub/agora/internal/formats/safetensors"
@@ -46,14 +47,24 @@ func (d *derivation) problem(path, format string, args ...any) {
 // was derived from that commit (the default branch's head), otherwise
 // derived now (headers only, so this stays cheap).
 func (s *Service) metaAt(ctx context.Context, objs *objects, r *meta.Repo, id gitobj.ID) (*meta.RepoMeta, error) {
+	// What is derived at a commit follows from its objects: cached by
+	// commit (commitcache.go), read-only for callers.
+	if v := s.cachedView(r.ID, id); v != nil && v.meta != nil {
+		return v.meta, nil
+	}
 	m, err := s.meta.GetRepoMeta(ctx, r.ID)
 	if err != nil && !errors.Is(err, meta.ErrNotFound) {
 		return nil, fmt.Errorf("repo meta: %w", err)
 	}
-	if m != nil && m.Sha == id {
-		return m, nil
+	if m == nil || m.Sha != id {
+		if m, err = s.derive(ctx, objs, r, id); err != nil {
+			return nil, err
+		}
 	}
-	return s.derive(ctx, objs, r, id)
+	if _, pending := objs.pending[id]; !pending {
+		s.cacheMeta(r.ID, id, m)
+	}
+	return m, nil
 }
 
 func (s *Service) derive(ctx context.Context, objs *objects, r *meta.Repo, id gitobj.ID) (*meta.RepoMeta, error) {
@@ -231,6 +242,12 @@ func (s *Service) openFile(ctx context.Context, objs *objects, e *Entry) (io.Rea
 		return bytes.NewReader(data), func() {}, nil
 	}
 	f, _, err := s.blobs.Open(ctx, e.LFS.OID)
+	if errors.Is(err, blob.ErrNotFound) {
+		// mirror hook (issue 14): a mirror reads headers from its upstream.
+		if mf, merr := s.mirrorOpenFile(ctx, objs.repo, *e.LFS); merr != nil || mf != nil {
+			f, err = mf, merr
+		}
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", e.Path, err)
 	}

@@ -232,6 +232,13 @@ func (s *Service) childQuery(ctx context.Context, who *auth.Identity, r *Repo) (
 
 // ChildrenCount counts the models derived from r.
 func (s *Service) ChildrenCount(ctx context.Context, who *auth.Identity, r *Repo) (int64, error) {
+	k := childKey{repo: r.ID}
+	if who != nil {
+		k.viewer, k.all = who.User.ID, who.User.IsAdmin
+	}
+	if n, ok := s.children.get(k); ok {
+		return n, nil
+	}
 	q, err := s.childQuery(ctx, who, r)
 	if err != nil {
 		return 0, err
@@ -241,6 +248,7 @@ func (s *Service) ChildrenCount(ctx context.Context, who *auth.Identity, r *Repo
 		return 0, err
 	}
 	l := Lineage{Counts: counts}
+	s.children.put(k, l.ChildrenCount())
 	return l.ChildrenCount(), nil
 }
 

@@ -49,6 +49,12 @@ func (s *Service) RequestAccess(ctx context.Context, who *auth.Identity, ref Rep
 	if err != nil {
 		return "", err
 	}
+	// A request hands the user's name and e-mail to the repository's
+	// authors: an act of the account, which a read token (one pasted in
+	// a CI log) or a token scoped to resources may not do.
+	if err := requireAccountChange(who); err != nil {
+		return "", err
+	}
 	if r.Gated == "" {
 		return "", notGated(r)
 	}
@@ -101,6 +107,9 @@ func (s *Service) WithdrawAccessRequest(ctx context.Context, who *auth.Identity,
 	}
 	r, err := s.repo(ctx, who, ref)
 	if err != nil {
+		return err
+	}
+	if err := requireAccountChange(who); err != nil {
 		return err
 	}
 	if r.Gated == "" {

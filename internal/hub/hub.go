@@ -83,10 +83,22 @@ type Service struct {
 	signingKey []byte
 	counts     *counter
 	scanWake   chan struct{}
+	// stats and commits cache what follows from object ids
+	// (commitcache.go).
+	stats    *lru[commitKey, meta.ObjectInfo]
+	commits  *lru[commitKey, *commitView]
+	children childCounts
+	rows     *lru[int64, cachedRow] // listing rows by change stamp (listing.go)
+	settle   time.Duration          // how old a stamp must be for its row to be kept
 	// index answers listings when set (UseIndex, listing.go).
 	index atomic.Pointer[indexRef]
 	// ns remembers which namespaces are organisations (authz.go).
 	ns nsCache
+
+	// Mirror answers for repositories mirrored from upstream hubs (see
+	// mirror.go); nil when no upstream is configured. Set it before
+	// serving.
+	Mirror Mirror
 }
 
 // New builds the service. It reads (creating on first start) the secret
@@ -101,6 +113,7 @@ func New(ctx context.Context, lg *slog.Logger, cfg Config, m meta.Store, b blob.
 		return nil, fmt.Errorf("hub: %w", err)
 	}
 	return &Service{lg: lg, cfg: cfg, meta: m, blobs: b, cache: newObjectCache(64 << 20), signingKey: key,
+		stats: newStatCache(), commits: newCommitCache(), rows: newLRU[int64](rowCacheBytes, rowSize), settle: settledStamp,
 		counts:   &counter{pending: map[int64]int64{}, recent: map[string]time.Time{}},
 		scanWake: make(chan struct{}, 1)}, nil
 }

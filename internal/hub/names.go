@@ -52,6 +52,7 @@ var reservedNamespaces = map[string]bool{
 	"metrics": true, "favicon.ico": true, "robots.txt": true, "collections": true, "papers": true,
 	"blog": true, "pricing": true, "admin": true, "agora": true, "huggingface": true, "lfs": true,
 	"info": true, "git": true, "tokens": true, "account": true, "notifications": true,
+	"cas": true, // the Xet CAS (casapi) claims every path under /cas
 }
 
 // MaxNameLen is the longest repository name accepted, as on the Hub.

@@ -39,12 +39,15 @@ func (r Revision) Branch() (string, bool) {
 // resolve turns a revision (branch, tag, full ref, "HEAD" or full commit
 // id) into a commit of repository r.
 func (s *Service) resolve(ctx context.Context, r *meta.Repo, rev string) (Revision, error) {
+	if err := s.bindMirror(ctx, r, rev); err != nil { // mirror hook (issue 14)
+		return Revision{}, err
+	}
 	if rev == "" || rev == "HEAD" {
 		rev = r.DefaultBranch
 	}
 	if gitobj.IsFullHexID(rev) {
 		id, _ := gitobj.ParseID(strings.ToLower(rev))
-		st, err := s.meta.StatObjects(ctx, r.ID, []gitobj.ID{id})
+		st, err := s.objectsOf(r.ID).statObjects(ctx, []gitobj.ID{id}) // cached: objects are immutable
 		if err != nil {
 			return Revision{}, fmt.Errorf("resolve %s: %w", rev, err)
 		}

@@ -102,7 +102,7 @@ func (s *Service) fillSizes(ctx context.Context, objs *objects, ents []Entry) er
 		ids = append(ids, e.OID)
 	}
 	if len(ids) > 0 {
-		stored, err := s.meta.StatObjects(ctx, objs.repo, ids)
+		stored, err := objs.statObjects(ctx, ids)
 		if err != nil {
 			return fmt.Errorf("stat blobs: %w", err)
 		}
@@ -274,6 +274,9 @@ func (s *Service) OpenContent(ctx context.Context, r *Repo, e *Entry, redirect b
 		}
 		return &Content{Data: data}, nil
 	}
+	if c, ok, err := s.mirrorContent(ctx, r, e); ok { // mirror hook (issue 14): content not cached yet
+		return c, err
+	}
 	if redirect {
 		_, name := splitLast(e.Path)
 		u, err := blob.RedirectURL(ctx, s.blobs, e.LFS.OID, ttl, name)
@@ -443,7 +446,12 @@ func (h *commitHeap) Pop() any {
 }
 
 // Siblings lists every file of a revision (for repo info).
+// The list is cached by commit (commitcache.go): callers must not modify
+// it.
 func (s *Service) Siblings(ctx context.Context, r *Repo, commit gitobj.ID) ([]Entry, error) {
+	if v := s.cachedView(r.ID, commit); v != nil && v.siblings != nil {
+		return v.siblings, nil
+	}
 	objs := s.objectsOf(r.ID)
 	c, err := objs.commit(ctx, commit)
 	if err != nil {
@@ -459,6 +467,7 @@ func (s *Service) Siblings(ctx context.Context, r *Repo, commit gitobj.ID) ([]En
 			files = append(files, e)
 		}
 	}
+	s.cacheSiblings(r.ID, commit, files)
 	return files, nil
 }
 

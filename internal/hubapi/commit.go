@@ -27,6 +27,9 @@ func (h *Handler) preupload(q *req, rev string) server.HandlerFunc {
 		}
 		files := make([]hub.PreuploadFile, 0, len(body.Files))
 		for _, f := range body.Files {
+			if f.Size < 0 {
+				return &hub.Error{Kind: hub.ErrInvalid, Msg: "Invalid negative size for " + f.Path}
+			}
 			sample, err := base64.StdEncoding.DecodeString(f.Sample)
 			if err != nil {
 				return &hub.Error{Kind: hub.ErrInvalid, Msg: "Invalid base64 sample for " + f.Path}

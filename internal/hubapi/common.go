@@ -35,6 +35,14 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return &hub.Error{Kind: hub.ErrInvalid, Msg: "Invalid JSON body: " + err.Error()}
 	}
+	// One value only: a body that goes on after it ({"name":"a"}{"name":
+	// "b"}) is malformed, not the first value's request.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return err
+		}
+		return &hub.Error{Kind: hub.ErrInvalid, Msg: "Invalid JSON body: data after the JSON value"}
+	}
 	return nil
 }
 

@@ -39,6 +39,8 @@ type Handler struct {
 	srv *server.Server
 	hub *hub.Service
 	cfg Config
+	// infos keeps the commit-bound part of model_info answers (infojson.go).
+	infos infoCache
 }
 
 // New returns the API handler.

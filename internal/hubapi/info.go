@@ -158,36 +158,20 @@ func (h *Handler) info(q *req, rev string) server.HandlerFunc {
 		qs := r.URL.Query()
 		blobs := boolParam(qs, "blobs")
 		l := hub.Listing{Repo: *info.Repo, Meta: info.Meta}
-		m := repoJSON(&l)
-		addDerived(m, info.Meta)
-		m["sha"] = info.Revision.Commit.String()
-		m["lastModified"] = isoTime(info.Commit.Committer.When)
-		sib := make([]wire.Sibling, 0, len(info.Siblings))
-		var used int64
-		for _, e := range info.Siblings {
-			s := wire.Sibling{RFilename: e.Path}
-			if blobs {
-				size := e.Size
-				s.Size, s.BlobID = &size, e.OID.String()
-				if e.LFS != nil {
-					s.LFS = &wire.SiblingLFS{Size: e.LFS.Size, SHA256: e.LFS.OID, PointerSize: e.PointerSize}
-				}
-			}
-			used += e.Size
-			sib = append(sib, s)
-		}
-		m["siblings"] = sib
-		m["usedStorage"] = used
+		// In the order a map would be filled: later pairs win.
+		row := listRow(&l)
+		p := rowPairs(make([]pair, 0, 40), &row)
+		p = append(p, h.commitPairs(info, blobs)...)
 		if q.ref.Type == hub.TypeModel {
-			m["spaces"] = []string{}
+			p = append(p, pair{"spaces", []byte("[]")})
 			n, err := h.hub.ChildrenCount(r.Context(), who, info.Repo)
 			if err != nil {
 				return err
 			}
-			m["childrenModelCount"] = n
+			p = append(p, pair{"childrenModelCount", strconv.AppendInt(nil, n, 10)})
 		}
 		if h.xetOn() && contains(listParam(qs, "expand"), "xetEnabled") {
-			m["xetEnabled"] = true // huggingface_hub 0.30–0.35 uploads through Xet only then
+			p = append(p, pair{"xetEnabled", []byte("true")}) // huggingface_hub 0.30–0.35 uploads through Xet only then
 		}
 		if boolParam(qs, "securityStatus") || contains(listParam(qs, "expand"), "securityRepoStatus") {
 			sec, err := h.hub.RepoSecurityStatus(r.Context(), info)
@@ -198,10 +182,10 @@ func (h *Handler) info(q *req, rev string) server.HandlerFunc {
 			for _, f := range sec.FilesWithIssues {
 				issues = append(issues, map[string]string{"path": f.Path, "level": f.Level})
 			}
-			m["securityRepoStatus"] = map[string]any{"scansDone": sec.ScansDone, "filesWithIssues": issues}
+			p = append(p, pair{"securityRepoStatus", encoded(map[string]any{"scansDone": sec.ScansDone, "filesWithIssues": issues})})
 		}
 		w.Header().Set("X-Repo-Commit", info.Revision.Commit.String())
-		server.WriteJSON(w, r, http.StatusOK, m)
+		writeObject(w, r, http.StatusOK, p)
 		return nil
 	}
 }

@@ -103,6 +103,9 @@ func serveBytes(w http.ResponseWriter, r *http.Request, data []byte) {
 		serveEmpty(w, r)
 		return
 	}
+	if !normalizeRange(w, r, int64(len(data))) {
+		return
+	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 }
 
@@ -111,6 +114,12 @@ func serveBytes(w http.ResponseWriter, r *http.Request, data []byte) {
 func serveFile(w http.ResponseWriter, r *http.Request, content io.ReadSeeker, size int64) {
 	if size == 0 {
 		serveEmpty(w, r)
+		return
+	}
+	if rw, ok := content.(rangeWriter); ok && serveRangeWriter(w, r, rw, size) {
+		return
+	}
+	if !normalizeRange(w, r, size) {
 		return
 	}
 	http.ServeContent(w, r, "", time.Time{}, content)

@@ -109,6 +109,9 @@ type Mirrors interface {
 	// TouchMirrorObject records that upstream's content oid of size bytes
 	// is cached and was used at now (idempotent).
 	TouchMirrorObject(ctx context.Context, upstream, oid string, size int64, now time.Time) error
+	// UseMirrorObject sets the last use of upstream's cached oid to now
+	// and returns its size. ErrNotFound if upstream has not cached it.
+	UseMirrorObject(ctx context.Context, upstream, oid string, now time.Time) (int64, error)
 	// MirrorCacheUsage returns the bytes and the number of objects
 	// upstream's cached content takes.
 	MirrorCacheUsage(ctx context.Context, upstream string) (bytes, objects int64, err error)

@@ -387,7 +387,7 @@ func TestIndexLargeSlots(t *testing.T) {
 	}
 	x.mu.Unlock()
 	x.refreshOrders()
-	for range 25 {
+	for range 12 {
 		q := c.query()
 		q.Limit = 1 + c.rng.IntN(60)
 		want := c.reference(q)

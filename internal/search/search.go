@@ -223,7 +223,6 @@ func (ix *Index) open(ctx context.Context) (*index, string, error) {
 		x, err := readSnapshotFile(ix.opts.Snapshot, ix.opts.StoreID, time.Now().Add(-maxSnapshotAge))
 		switch {
 		case err == nil:
-			x.trim()
 			// Changes stamped shortly before the snapshot may have
 			// committed after it (see refreshLookback).
 			from := x.cursor.ChangedAt - refreshLookback.Milliseconds()
@@ -243,10 +242,7 @@ func (ix *Index) open(ctx context.Context) (*index, string, error) {
 	if _, err := ix.load(ctx, x, 0, meta.DocCursor{}); err != nil {
 		return nil, "", err
 	}
-	x.mu.Lock()
-	x.indexAll()
-	x.trim()
-	x.mu.Unlock()
+	x.finish() // not shared yet: no lock needed
 	return x, "feed", nil
 }
 

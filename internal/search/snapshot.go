@@ -432,7 +432,8 @@ func readSnapshot(rd io.Reader, storeID string, notBefore time.Time) (x *index, 
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrSnapshot)
 	}
 	x.terms.load(arena, ends)
-	x.indexAll()
+	x.bulk = true
+	x.finish()
 	return x, nil
 }
 
@@ -441,6 +442,20 @@ func cmpErr(err, otherwise error) error {
 		return err
 	}
 	return otherwise
+}
+
+// finish completes a build: the posting lists and the sort orders are
+// built side by side (they read the columns and write apart), then the
+// columns' spare capacity is given back.
+func (x *index) finish() {
+	done := make(chan struct{})
+	go func() {
+		x.indexAll()
+		close(done)
+	}()
+	x.refreshOrders()
+	<-done
+	x.trim()
 }
 
 // indexAll builds the posting lists of every live document, which must

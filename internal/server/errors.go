@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/agorahub/agora/internal/hub"
 )
@@ -19,6 +21,8 @@ type Problem struct {
 	Commit string
 	// Internal is set for 5xx: the error must be logged.
 	Internal bool
+	// RetryAfter, when positive, is sent as Retry-After (whole seconds).
+	RetryAfter time.Duration
 }
 
 // errorTable maps domain kinds to statuses, most specific first. It is the
@@ -46,6 +50,12 @@ var errorTable = []struct {
 	{hub.ErrTooLarge, http.StatusRequestEntityTooLarge, ""},
 	{hub.ErrUnsupported, http.StatusNotImplemented, ""},
 	{hub.ErrNoSpace, http.StatusInsufficientStorage, ""},
+	// Upstream hubs of mirrored repositories (issue 14): a failure is a
+	// 5xx, never a 404 a client would cache as the file's absence.
+	{hub.ErrUpstreamBusy, http.StatusTooManyRequests, ""},
+	{hub.ErrUpstreamTimeout, http.StatusGatewayTimeout, ""},
+	{hub.ErrUpstreamUnavailable, http.StatusServiceUnavailable, ""},
+	{hub.ErrUpstreamInvalid, http.StatusBadGateway, ""},
 }
 
 // Classify turns any error into a Problem.
@@ -67,6 +77,9 @@ func Classify(err error) Problem {
 			p := Problem{Status: row.status, Code: row.code, Msg: http.StatusText(row.status)}
 			if he, ok := hub.AsError(err); ok {
 				p.Msg, p.Commit = he.Msg, he.Commit
+			}
+			if be, ok := errors.AsType[*hub.BusyError](err); ok {
+				p.RetryAfter = be.RetryAfter
 			}
 			return p
 		}
@@ -97,6 +110,9 @@ func SetErrorHeaders(w http.ResponseWriter, p Problem) {
 	h.Set("X-Error-Message", headerSafe(p.Msg))
 	if p.Commit != "" {
 		h.Set("X-Repo-Commit", p.Commit)
+	}
+	if p.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((p.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 }
 

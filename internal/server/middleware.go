@@ -242,10 +242,11 @@ func (s *Server) withIdentity(h http.Handler) http.Handler {
 }
 
 // exposedHeaders are the response headers browser clients may read (the
-// list the Hub sends, plus the linked size and etag).
+// list the Hub sends, plus the linked size and etag; X-Xet-Hash and Link
+// send the JS client to Xet downloads).
 const exposedHeaders = "X-Repo-Commit, X-Request-Id, X-Error-Code, X-Error-Message, X-Total-Count, ETag, Link, " +
 	"Accept-Ranges, Content-Range, X-Linked-Size, X-Linked-ETag, Content-Length, Content-Disposition, " +
-	"RateLimit, RateLimit-Policy, Retry-After"
+	"RateLimit, RateLimit-Policy, Retry-After, X-Xet-Hash, X-Xet-Refresh-Route"
 
 // withCORS lets browser code (the JS client in a page) call the API. A
 // wildcard origin never covers credentialed (cookie) requests, so it

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/agorahub/agora/internal/auth"
+	"github.com/agorahub/agora/internal/hub"
 )
 
 // Config configures the HTTP server.
@@ -206,6 +207,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		if err := c.Fn(ctx); err != nil {
 			s.lg.WarnContext(ctx, "not ready", "check", c.Name, "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
+			if errors.Is(err, hub.ErrNoSpace) {
+				// The one cause worth naming to a prober: the operator's
+				// fix is to free space, not to restart anything.
+				fmt.Fprintf(w, "%s: not ready: storage is full\n", c.Name)
+				return
+			}
 			fmt.Fprintf(w, "%s: not ready\n", c.Name)
 			return
 		}
@@ -220,8 +227,10 @@ func (s *Server) Handler() http.Handler {
 	h = s.withRateLimit(h)
 	h = s.withIdentity(h)
 	h = withCORS(h)
-	h = s.withAccessLog(h)
+	// Recovery inside the access log: a request that panicked is logged
+	// and counted with the 500 it got.
 	h = withRecovery(s.lg, h)
+	h = s.withAccessLog(h)
 	h = withRequestID(h)
 	if s.public != nil && s.public.Path != "" {
 		h = stripPrefix(s.public.Path, h)
@@ -357,7 +366,7 @@ func (s *Server) Adapt(render Renderer, h HandlerFunc) http.Handler {
 // RenderError classifies, logs and renders err.
 func (s *Server) RenderError(w http.ResponseWriter, r *http.Request, render Renderer, err error) {
 	p := Classify(err)
-	if p.Internal || p.Status >= 500 && p.Status != http.StatusNotImplemented {
+	if p.Internal || p.Status == http.StatusInsufficientStorage {
 		// A full store is not the request's fault, but the operator must
 		// hear of it as loudly as of a bug.
 		s.lg.ErrorContext(r.Context(), "request failed", "req", RequestID(r.Context()), "method", r.Method,

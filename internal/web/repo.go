@@ -26,14 +26,18 @@ type repoHeader struct {
 	Tab      string // "card", "files", "commits" or "settings"
 	Rev      string // revision of the files tab, escaped as one segment
 	CanWrite bool
+	// Mirror says where a mirrored repository comes from (nil: local).
+	Mirror *hub.MirrorStatus
 }
 
 func (h *Handler) header(r *http.Request, repo *hub.Repo, tab, rev string) repoHeader {
 	if rev == "" {
 		rev = repo.DefaultBranch
 	}
+	// A page without the mirror line is better than no page.
+	mirror, _ := h.hub.MirrorStatus(r.Context(), repo)
 	return repoHeader{Repo: repo, Path: repoPath(repo), Tab: tab, Rev: url.PathEscape(rev),
-		CanWrite: h.hub.Can(r.Context(), server.Identity(r.Context()), repo, hub.Manage)}
+		CanWrite: h.hub.Can(r.Context(), server.Identity(r.Context()), repo, hub.Manage), Mirror: mirror}
 }
 
 // repoPage is the body of the repo template.

@@ -91,8 +91,18 @@ func (h *Handler) tokens(w http.ResponseWriter, r *http.Request, v *visit) error
 	if !h.requireUser(w, r, v) {
 		return nil
 	}
+	if v.session == "" {
+		// Signed in by a token: the page lists every token of the
+		// account with its scopes (names of private repositories), which
+		// a read or resource-scoped token must not reveal.
+		return errPageNeedsSession
+	}
 	return h.renderTokens(w, r, v, http.StatusOK, tokensPage{Role: hub.RoleRead}, nil)
 }
+
+// errPageNeedsSession refuses an account page to a visitor identified by
+// a token rather than a browser session.
+var errPageNeedsSession = &hub.Error{Kind: hub.ErrForbidden, Msg: "This page needs a browser session: sign in on the web page, not with a token"}
 
 // renderTokens shows the list and the form; checked are the scope
 // checkboxes to keep ticked after a refused submission.

@@ -138,7 +138,7 @@ var bookendHash = Hash{
 // order, each up to its bookend. Whatever follows (lookup tables that
 // hf_xet 1.1.9 and older include) is read and ignored, except that a
 // shard whose header announces a footer must end with a 200-byte footer
-// of version 1. The header must carry the shard tag and version 2, and
+// of version 1, or with its CAS section (what hf_xet 1.1.9 uploads). The header must carry the shard tag and version 2, and
 // footer_size must be 0 or 200. Memory grows with the bytes read, never
 // with a count read from the shard. Malformed or truncated shards give
 // errors wrapping [ErrInvalid]; more than maxSize bytes, an error that
@@ -175,7 +175,11 @@ func ReadShard(r io.Reader, maxSize int64) (*Shard, error) {
 	if err != nil {
 		return nil, err
 	}
-	if footerSize == 0 {
+	// hf_xet 1.1.9 (and, by its code, older releases) uploads shards to
+	// /shard/{prefix}/{hash} with the footer cut off but the header's
+	// footer_size still 200: nothing at all after the CAS section reads
+	// as no footer.
+	if footerSize == 0 || len(rest) == 0 {
 		return s, nil
 	}
 	if len(rest) < shardFooterSize {

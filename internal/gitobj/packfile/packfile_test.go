@@ -481,3 +481,29 @@ func FuzzApplyDelta(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteCompressed: an object handed over compressed (Compress) gives
+// the very bytes Write gives.
+func TestWriteCompressed(t *testing.T) {
+	objs := sampleObjects()
+	want := writePack(t, objs...)
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, uint32(len(objs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if err := w.WriteCompressed(o.Kind, len(o.Data), Compress(o.Data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Fatal("a pack of compressed objects differs from one of whole objects")
+	}
+	if err := w.WriteCompressed(gitobj.KindBlob, 1, Compress([]byte("x"))); err == nil {
+		t.Fatal("WriteCompressed after Close succeeded")
+	}
+}

@@ -2,6 +2,7 @@ package packfile
 
 import (
 	"bufio"
+	"bytes"
 	"compress/zlib"
 	"crypto/sha1"
 	"encoding/binary"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 
 	"github.com/agorahub/agora/internal/gitobj"
 )
@@ -90,6 +92,53 @@ func (pw *Writer) Write(o gitobj.Object) error {
 		return err
 	}
 	if err := pw.z.Close(); err != nil {
+		pw.err = err
+		return err
+	}
+	pw.written++
+	return nil
+}
+
+// Compress returns data as the zlib stream Write puts in a pack (at the
+// same level), for callers that keep objects compressed and hand them to
+// WriteCompressed.
+func Compress(data []byte) []byte {
+	var b bytes.Buffer
+	b.Grow(len(data)/2 + 64)
+	// A compressor holds about a megabyte of tables: reused, not made per
+	// object.
+	z := zlibPool.Get().(*zlib.Writer)
+	z.Reset(&b)
+	z.Write(data)
+	z.Close()
+	zlibPool.Put(z)
+	return bytes.Clone(b.Bytes())
+}
+
+var zlibPool = sync.Pool{New: func() any {
+	z, _ := zlib.NewWriterLevel(io.Discard, zlib.BestSpeed)
+	return z
+}}
+
+// WriteCompressed appends one whole object of kind and size whose content
+// is already zlib-compressed (see Compress): the bytes are copied as they
+// are, which is what git does when it reuses objects of its own packs.
+func (pw *Writer) WriteCompressed(kind gitobj.Kind, size int, z []byte) error {
+	if pw.err != nil {
+		return pw.err
+	}
+	if pw.written == pw.want {
+		return errors.New("packfile: more objects than announced")
+	}
+	if kind < gitobj.KindCommit || kind > gitobj.KindTag {
+		return fmt.Errorf("packfile: cannot write object of kind %d", kind)
+	}
+	var hdr [16]byte
+	if _, err := pw.w.Write(appendEntryHeader(hdr[:0], byte(kind), uint64(size))); err != nil {
+		pw.err = err
+		return err
+	}
+	if _, err := pw.w.Write(z); err != nil {
 		pw.err = err
 		return err
 	}

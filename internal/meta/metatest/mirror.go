@@ -106,6 +106,11 @@ func testMirrorEviction(t *testing.T, s meta.Store) {
 	must(t, s.AddLFSObject(ctx, local.ID, oid('c'), 30))
 	must(t, s.TouchMirrorObject(ctx, "other", oid('d'), 40, time.UnixMilli(1)))
 
+	if size, err := s.UseMirrorObject(ctx, "hf", oid('c'), time.UnixMilli(50)); err != nil || size != 30 {
+		t.Fatalf("UseMirrorObject = %d, %v", size, err)
+	}
+	_, err = s.UseMirrorObject(ctx, "other", oid('a'), time.Now())
+	wantErr(t, err, meta.ErrNotFound)
 	bytes, n, err := s.MirrorCacheUsage(ctx, "hf")
 	must(t, err)
 	if bytes != 100 || n != 4 {

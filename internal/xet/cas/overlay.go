@@ -94,7 +94,7 @@ func (o *overlay) Open(ctx context.Context, oid string) (blob.File, blob.Info, e
 	if err := l.UnmarshalBinary(full.Layout); err != nil {
 		return nil, blob.Info{}, fmt.Errorf("xet file %s: %w", f.Hash, err)
 	}
-	return newFile(o.s.xorbs, l), blob.Info{OID: oid, Size: l.size, ModTime: f.RegisteredAt}, nil
+	return newFile(o.s.lg, o.s.xorbs, l), blob.Info{OID: oid, Size: l.size, ModTime: f.RegisteredAt}, nil
 }
 
 // RedirectURL implements blob.Redirector: a Xet file has no URL of its

@@ -90,7 +90,7 @@ func (s *Service) OpenFile(ctx context.Context, tok *Token, name string) (*File,
 	if err != nil {
 		return nil, err
 	}
-	return newFile(s.xorbs, l), nil
+	return newFile(s.lg, s.xorbs, l), nil
 }
 
 // DataURL returns the URL from which a client downloads serialized bytes

@@ -201,7 +201,7 @@ func (s *Service) fileSHA256(ctx context.Context, h xet.Hash, l *layout) (string
 	case !errors.Is(err, meta.ErrNotFound):
 		return "", err
 	}
-	f := newFile(s.xorbs, l)
+	f := newFile(s.lg, s.xorbs, l)
 	defer f.Close()
 	d := sha256.New()
 	buf := make([]byte, 1<<20)

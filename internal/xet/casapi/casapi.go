@@ -61,6 +61,19 @@ func Authenticator(inner server.Authenticator) server.Authenticator {
 
 type authenticator struct{ inner server.Authenticator }
 
+// Session forwards web session checks: wrapping must not hide the inner
+// authenticator's optional capability (server.SessionAuthenticator), or
+// signed-in browsers stop being recognised on downloads and the API.
+func (a authenticator) Session(ctx context.Context, value string) (*auth.Identity, error) {
+	sa, ok := a.inner.(server.SessionAuthenticator)
+	if !ok {
+		return nil, errNoSessions
+	}
+	return sa.Session(ctx, value)
+}
+
+var errNoSessions = errors.New("casapi: the authenticator has no web sessions")
+
 func (a authenticator) Authenticate(ctx context.Context, secret auth.Secret) (*auth.Identity, error) {
 	if strings.HasPrefix(string(secret), cas.TokenPrefix) {
 		return nil, nil

@@ -21,6 +21,8 @@ func TestTokenRoutes(t *testing.T) {
 	e := newEnv(t, options{})
 	e.createRepo("pub", false)
 	e.createRepo("priv", true)
+	e.createRepo("gated", false)
+	e.ok(e.do("PUT", "/api/models/alice/gated/settings", e.alice, map[string]any{"gated": "manual"}))
 	tests := []struct {
 		name, path, token string
 		status            int
@@ -39,6 +41,9 @@ func TestTokenRoutes(t *testing.T) {
 		{"unknown repository", "/api/models/alice/nope/xet-read-token/main", "alice", 404, "RepoNotFound"},
 		{"unknown revision", "/api/models/alice/pub/xet-read-token/nope", "alice", 404, "RevisionNotFound"},
 		{"None without create_pr", "/api/models/alice/pub/xet-write-token/None", "alice", 404, "RevisionNotFound"},
+		{"gated, anonymous", "/api/models/alice/gated/xet-read-token/main", "", 401, "GatedRepo"},
+		{"gated, not granted", "/api/models/alice/gated/xet-read-token/main", "bob", 403, "GatedRepo"},
+		{"gated, owner", "/api/models/alice/gated/xet-read-token/main", "alice", 200, ""},
 	}
 	toks := map[string]string{"alice": e.alice, "aliceRead": e.aliceRead, "bob": e.bob}
 	for _, tc := range tests {
@@ -47,7 +52,7 @@ func TestTokenRoutes(t *testing.T) {
 			if r.status != tc.status && !(tc.status == 401 && r.status == 404) {
 				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
 			}
-			if tc.code != "" && r.h.Get("X-Error-Code") != tc.code && r.status != 401 {
+			if tc.code != "" && r.h.Get("X-Error-Code") != tc.code && (r.status != 401 || tc.code == "GatedRepo") {
 				t.Errorf("X-Error-Code %q, want %q", r.h.Get("X-Error-Code"), tc.code)
 			}
 			if r.status != 200 {
@@ -83,6 +88,31 @@ func TestXetOff(t *testing.T) {
 	}
 	if r := e.do("POST", "/cas/v1/shards", "", nil); r.status != 404 {
 		t.Fatalf("CAS route with Xet off: %d", r.status)
+	}
+	// A file stored through Xet before Xet was turned off still
+	// downloads, by plain resolve, announced as plain LFS.
+	repo, err := e.meta.RepoByName(t.Context(), "model", "alice", "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := xettest.NewClient(xet.SchemeLZ4).Upload(t, xettest.Compressible(3, 500_000))
+	raw, _ := e.cas.IssueToken(repo.ID, 1, true)
+	tok, _ := e.cas.ParseToken(raw)
+	for h, b := range u.Xorbs {
+		if _, err := e.cas.UploadXorb(t.Context(), tok, h.String(), int64(len(b)), bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.cas.UploadShard(t.Context(), tok, bytes.NewReader(u.Shard(t)), nil); err != nil {
+		t.Fatal(err)
+	}
+	e.commitLFS("alice/m", "old.bin", u.Data)
+	r = e.ok(e.do("GET", "/alice/m/resolve/main/old.bin", "", nil))
+	if !bytes.Equal(r.body, u.Data) || r.h.Get("X-Xet-Hash") != "" || r.h.Get("Link") != "" {
+		t.Fatalf("resolve with Xet off: %d bytes, X-Xet-Hash %q", len(r.body), r.h.Get("X-Xet-Hash"))
+	}
+	if tree := e.ok(e.do("GET", "/api/models/alice/m/tree/main", "", nil)); bytes.Contains(tree.body, []byte("xetHash")) {
+		t.Fatalf("tree with Xet off: %s", tree.body)
 	}
 }
 

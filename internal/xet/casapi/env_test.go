@@ -36,6 +36,8 @@ type env struct {
 	url       string
 	meta      meta.Store
 	xorbs     blob.Keyspace
+	hub       *hub.Service
+	cas       *cas.Service
 	alice     string // hub write token
 	aliceRead string // hub read token
 	bob       string
@@ -85,7 +87,7 @@ func newEnv(t *testing.T, o options) *env {
 	srv.Mount(hubapi.New(lg, srv, svc, apiCfg))
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	e := &env{t: t, url: ts.URL, meta: m, xorbs: ks}
+	e := &env{t: t, url: ts.URL, meta: m, xorbs: ks, hub: svc, cas: xs}
 	tok := func(name, role string) string {
 		u, err := m.UserByName(t.Context(), name)
 		if err != nil {

@@ -147,8 +147,10 @@ func TestHostile(t *testing.T) {
 	// built from it).
 	fakeCAS := []xet.ShardXorb{{Hash: victimXorb, RawSize: 10, Chunks: []xet.ShardChunk{{Hash: xet.ChunkHash([]byte("x")), RawSize: 10}}}}
 	garbageShard := append(shardOf(t, nil, nil)[:20], bytes.Repeat([]byte{0xff}, 100)...)
-	badFooterVersion := shardOf(t, []xet.ShardFile{file}, good.CAS)
-	binary.LittleEndian.PutUint64(badFooterVersion[40:], 200) // announce a footer it lacks
+	// A footer announced and cut short.
+	badFooter := shardOf(t, []xet.ShardFile{file}, good.CAS)
+	binary.LittleEndian.PutUint64(badFooter[40:], 200)
+	badFooter = append(badFooter, make([]byte, 100)...)
 
 	expired := strings.Replace(w.AccessToken, "xet1.", "xet1.", 1)
 	{
@@ -196,7 +198,7 @@ func TestHostile(t *testing.T) {
 		{"v2 shard claiming another file's SHA-256", "POST", "/v2/shards", w.AccessToken, shardOf(t, claimsVictim, nil), nil, 400},
 		{"shard with a lying CAS section", "POST", "/v1/shards", w.AccessToken, shardOf(t, nil, fakeCAS), nil, 400},
 		{"garbage shard", "POST", "/v1/shards", w.AccessToken, garbageShard, nil, 400},
-		{"shard missing its footer", "POST", "/v1/shards", w.AccessToken, badFooterVersion, nil, 400},
+		{"shard with half a footer", "POST", "/v1/shards", w.AccessToken, badFooter, nil, 400},
 		{"shard too large", "POST", "/v1/shards", w.AccessToken, nil, []string{"Content-Length", fmt.Sprint(200 << 20)}, 413},
 		{"reconstruction without token", "GET", "/v1/reconstructions/" + victim.File.Hash.String(), "", nil, nil, 401},
 		{"reconstruction of another repository's file", "GET", "/v1/reconstructions/" + victim.File.Hash.String(), r.AccessToken, nil, nil, 404},

@@ -143,6 +143,16 @@ func (o *ops) TouchMirrorObject(ctx context.Context, upstream, oid string, size 
 	return nil
 }
 
+func (o *ops) UseMirrorObject(ctx context.Context, upstream, oid string, now time.Time) (int64, error) {
+	var size int64
+	err := o.q.QueryRowContext(ctx, `UPDATE mirror_objects SET used_at = $3 WHERE upstream = $1 AND oid = $2 RETURNING size`,
+		upstream, oid, ms(now)).Scan(&size)
+	if err != nil {
+		return 0, notFound(err, "mirror object "+oid)
+	}
+	return size, nil
+}
+
 func (o *ops) MirrorCacheUsage(ctx context.Context, upstream string) (int64, int64, error) {
 	var bytes, n int64
 	err := o.q.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0), COUNT(*) FROM mirror_objects WHERE upstream = $1`, upstream).Scan(&bytes, &n)
