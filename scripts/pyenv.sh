@@ -66,7 +66,8 @@ mkvenv() {
 		# fills (it skips files it already has) and install reads offline.
 		# --no-compile: compiling every module of transformers takes minutes
 		# on two cores; Python compiles what the tests import on first use
-		# and keeps it in the venv.
+		# and keeps it in the venv (e2e/python_test.go lifts
+		# PYTHONDONTWRITEBYTECODE for that).
 		if ! "$dir/bin/python" -m pip download --quiet --no-input --require-hashes --no-deps \
 			--only-binary :all: -d "$wheels" -r "$lock" >&2 ||
 			! "$dir/bin/python" -m pip install --quiet --no-input --require-hashes --no-deps \
@@ -83,7 +84,8 @@ mkvenv() {
 	touch "$dir/.agora-complete"
 	# Venvs of older locks not used for two weeks are dropped; a recent one may
 	# belong to another checkout on another branch.
-	find "$venvs" -maxdepth 2 -path "$venvs/$name-*/.agora-complete" -mtime +14 -printf '%h\n' |
+	find "$venvs" -maxdepth 2 -regextype posix-extended -regex "$venvs/$name-[0-9a-f]{12}/\.agora-complete" \
+		-mtime +14 -printf '%h\n' |
 		while read -r old; do
 			[[ $old == "$dir" ]] || rm -rf "$old"
 		done

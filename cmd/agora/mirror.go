@@ -123,17 +123,27 @@ func redactValue(flag, s string) string {
 // metrics; nil when no upstream is configured.
 func (mf *mirrorFlags) start(ctx context.Context, lg *slog.Logger, srv *server.Server, ms meta.Store, bs blob.Store, svc *hub.Service) (*mirror.Mirror, error) {
 	cfg, key, ok, err := mf.config()
-	if err != nil || !ok {
-		if err == nil && *mf.offline {
-			lg.Info("offline mode without --upstream: nothing to mirror")
-		}
+	if err != nil {
 		return nil, err
 	}
 	if key, err = mirror.TokenKey(ctx, ms, key); err != nil {
 		return nil, err
 	}
-	if err := mirror.SaveUpstreams(ctx, ms, key, cfg.Upstreams); err != nil {
-		return nil, err
+	if ok {
+		if err := mirror.SaveUpstreams(ctx, ms, key, cfg.Upstreams); err != nil {
+			return nil, err
+		}
+	} else {
+		// Without --upstream, mirrors made earlier still answer from their
+		// cache, and what is not cached is a 503 rather than a lost file.
+		if cfg.Upstreams, err = mirror.LoadUpstreams(ctx, ms, key); err != nil {
+			lg.Warn("stored upstreams unreadable: mirrored repositories serve only what the blob store holds", "err", err)
+			return nil, nil
+		}
+		if len(cfg.Upstreams) == 0 {
+			return nil, nil
+		}
+		cfg.Offline = true
 	}
 	cfg.Metrics = mirror.Metrics{
 		Hits:          srv.Counter("agora_mirror_hits_total", "LFS downloads of mirrored repositories served from the cache."),

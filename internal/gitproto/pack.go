@@ -122,7 +122,6 @@ func (h *Handler) writePack(ctx context.Context, g *hub.GitRepo, dst io.Writer, 
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	type result struct {
 		e   packEntry
 		err error
@@ -159,7 +158,12 @@ func (h *Handler) writePack(ctx context.Context, g *hub.GitRepo, dst io.Writer, 
 			}
 		})
 	}
-	defer wg.Wait()
+	// Cancel first: on an early return the feeder stops, closing jobs,
+	// and the workers end.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	n := 0
 	for done := range order {
 		var r result

@@ -194,6 +194,10 @@ type fscker struct {
 	infos  map[string]*blob.Info
 	listed bool
 	hashed map[string]bool
+	// mirror is set while checking a mirrored repository, whose LFS
+	// content is fetched on demand (issue 14): only its git graph is
+	// checked.
+	mirror bool
 }
 
 // lfsUse is where an LFS object was first met.
@@ -258,6 +262,11 @@ func (f *fscker) repo(ctx context.Context, r *meta.Repo) error {
 	broken := map[gitobj.ID]bool{}  // ref targets whose graph is incomplete or corrupt
 	heads := map[gitobj.ID]string{} // peeled commit → a ref naming it
 	kinds := map[gitobj.ID]gitobj.Kind{}
+	ms, err := f.s.MirrorStatus(ctx, r)
+	if err != nil {
+		return err
+	}
+	f.mirror = ms != nil
 	for _, rf := range refs {
 		ok, err := f.walk(ctx, r, label, rf, kinds, pointers)
 		if err != nil {
@@ -275,6 +284,9 @@ func (f *fscker) repo(ctx context.Context, r *meta.Repo) error {
 		if _, seen := heads[c]; !seen {
 			heads[c] = rf.Name
 		}
+	}
+	if f.mirror {
+		return nil
 	}
 	if err := f.links(ctx, r, label, pointers); err != nil {
 		return err
@@ -386,7 +398,7 @@ func (f *fscker) walk(ctx context.Context, r *meta.Repo, label string, rf meta.R
 		case gitobj.KindBlob:
 			if ptr, isPtr := gitobj.ParsePointer(ob.Data); isPtr {
 				pointers[ptr.OID] = ptr.Size
-				if _, seen := f.lfs[ptr.OID]; !seen {
+				if _, seen := f.lfs[ptr.OID]; !seen && !f.mirror {
 					f.lfs[ptr.OID] = &lfsUse{size: ptr.Size, repo: label, where: it.where()}
 				}
 			}

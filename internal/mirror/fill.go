@@ -176,20 +176,32 @@ func (f *fill) release() {
 	if f.refs > 0 {
 		return
 	}
-	if !f.started {
-		select {
-		case <-f.idle:
-		default:
-			close(f.idle)
-		}
-		if m.fills[f.oid] == f {
-			delete(m.fills, f.oid)
-		}
+	if !f.started && !f.finished {
+		// Clients ask HEAD, then GET: the armed transfer waits a moment
+		// for the GET rather than being asked for again.
+		time.AfterFunc(armedGrace, func() {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if f.refs > 0 || f.started {
+				return
+			}
+			select {
+			case <-f.idle:
+			default:
+				close(f.idle)
+			}
+			if m.fills[f.oid] == f {
+				delete(m.fills, f.oid)
+			}
+		})
 	}
 	if f.finished && f.spool != nil {
 		f.spool.Close()
 	}
 }
+
+// armedGrace is how long an armed fill nobody read waits for a reader.
+const armedGrace = 2 * time.Second
 
 // waitStart waits for the first reader, or for all readers to leave.
 func (f *fill) waitStart(ctx context.Context) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -48,9 +49,13 @@ func TestColdFillShared(t *testing.T) {
 	if r := mh.do("GET", "/api/models/alice/model", ""); r.status != 200 {
 		t.Fatalf("info: %d %s", r.status, r.body)
 	}
+	// Clients ask HEAD first (Python), or a one-byte range (JS).
+	if r := mh.do("HEAD", "/alice/model/resolve/main/big.bin", ""); r.status != 200 || r.h.Get("X-Linked-Size") != strconv.Itoa(len(f.big)) {
+		t.Fatalf("HEAD: %d %v", r.status, r.h)
+	}
 	concurrentGets(t, []*mirrorHub{mh}, "/alice/model/resolve/main/big.bin", 20, f.big)
 	if n := f.up.contentGets.Load(); n != 1 {
-		t.Fatalf("%d upstream transfers for 20 concurrent downloads, want 1", n)
+		t.Fatalf("%d upstream requests for a HEAD and 20 concurrent downloads, want 1", n)
 	}
 }
 

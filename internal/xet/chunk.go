@@ -148,8 +148,9 @@ func (d *decoder) decode(dst []byte, scheme Scheme, payload []byte) error {
 // if k < n%4, and byte 4i+k of dst is byte i of group k.
 func bg4Regroup(dst, g []byte) {
 	// Group k holds bytes k, k+4, k+8…: the first n%4 groups are one byte
-	// longer. Four bytes are gathered per step and stored at once; this
-	// runs for every byte a plain download of a BG4 chunk sends.
+	// longer. This runs for every byte a plain download of a BG4 chunk
+	// sends: eight bytes of each group are interleaved at a time, in
+	// registers (spread, spread16), then the tail byte by byte.
 	n := len(g)
 	q, r := n/4, n%4
 	var off [4]int
@@ -161,16 +162,34 @@ func bg4Regroup(dst, g []byte) {
 	}
 	g0, g1, g2, g3 := g[off[0]:off[0]+q], g[off[1]:off[1]+q], g[off[2]:off[2]+q], g[off[3]:off[3]+q]
 	d := dst[:4*q]
-	// Equal lengths let the compiler drop the bounds checks of the loop.
-	g1, g2, g3 = g1[:len(g0)], g2[:len(g0)], g3[:len(g0)]
-	for i, b0 := range g0 {
-		d := d[4*i : 4*i+4 : 4*i+4]
-		binary.LittleEndian.PutUint32(d, uint32(b0)|uint32(g1[i])<<8|uint32(g2[i])<<16|uint32(g3[i])<<24)
+	le := binary.LittleEndian
+	words := q &^ 7
+	for i := 0; i < words; i += 8 {
+		a, b, c, e := le.Uint64(g0[i:]), le.Uint64(g1[i:]), le.Uint64(g2[i:]), le.Uint64(g3[i:])
+		abLo, abHi := spread(a&0xffffffff)|spread(b&0xffffffff)<<8, spread(a>>32)|spread(b>>32)<<8
+		ceLo, ceHi := spread(c&0xffffffff)|spread(e&0xffffffff)<<8, spread(c>>32)|spread(e>>32)<<8
+		o := d[4*i : 4*i+32 : 4*i+32]
+		le.PutUint64(o[0:], spread16(abLo&0xffffffff)|spread16(ceLo&0xffffffff)<<16)
+		le.PutUint64(o[8:], spread16(abLo>>32)|spread16(ceLo>>32)<<16)
+		le.PutUint64(o[16:], spread16(abHi&0xffffffff)|spread16(ceHi&0xffffffff)<<16)
+		le.PutUint64(o[24:], spread16(abHi>>32)|spread16(ceHi>>32)<<16)
+	}
+	for i := words; i < q; i++ {
+		d[4*i], d[4*i+1], d[4*i+2], d[4*i+3] = g0[i], g1[i], g2[i], g3[i]
 	}
 	for k := range r {
 		dst[4*q+k] = g[off[k]+q]
 	}
 }
+
+// spread moves byte i of x (i < 4) to byte 2i.
+func spread(x uint64) uint64 {
+	x = (x | x<<16) & 0x0000FFFF0000FFFF
+	return (x | x<<8) & 0x00FF00FF00FF00FF
+}
+
+// spread16 moves 16-bit unit i of x (i < 2) to unit 2i.
+func spread16(x uint64) uint64 { return (x | x<<16) & 0x0000FFFF0000FFFF }
 
 // bg4Split is the inverse of bg4Regroup.
 func bg4Split(dst, data []byte) {

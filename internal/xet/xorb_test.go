@@ -301,10 +301,10 @@ func TestDecompressChunk(t *testing.T) {
 }
 
 func TestBG4(t *testing.T) {
-	for n := range 11 {
+	for _, n := range []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 31, 32, 33, 34, 35, 36, 100, 1001, MaxChunkSize - 1, MaxChunkSize} {
 		data := make([]byte, n)
 		for i := range data {
-			data[i] = byte(i)
+			data[i] = byte(i * 7 / 3)
 		}
 		g := make([]byte, n)
 		bg4Split(g, data)
@@ -312,7 +312,7 @@ func TestBG4(t *testing.T) {
 		var want []byte
 		for k := range 4 {
 			for i := k; i < n; i += 4 {
-				want = append(want, byte(i))
+				want = append(want, data[i])
 			}
 		}
 		if !bytes.Equal(g, want) {

@@ -274,24 +274,32 @@ func (f *File) writeRange(w io.Writer, off, n int64) (int64, error) {
 	defer f.mu.Unlock()
 	f.st = nil // the xorb files' offsets move under it
 	rf, _ := w.(io.ReaderFrom)
-	// Decoding and writing overlap: a goroutine decodes chunks into 1 MiB
-	// pieces (three at most exist) while this one writes them; a chunk
-	// stored uncompressed travels as a region of its file, for sendfile.
-	pieces := make(chan piece, 2)
-	free := make(chan []byte, 3)
-	for range 3 {
-		free <- make([]byte, 0, 1<<20)
+	// Decoding is what costs: two workers decode runs of chunks into
+	// 1 MiB pieces while this goroutine writes the pieces, in order, as
+	// they come; a chunk stored uncompressed travels as a region of its
+	// file, for sendfile. At most a handful of pieces exist at a time.
+	const workers = 2
+	pieces := make(chan piece, 4)
+	jobs := make(chan *job)
+	free := make(chan []byte, 8) // more than can be taken: pieces, a job per worker, one at the writer
+	for range cap(free) {
+		free <- make([]byte, 0, pieceSize)
 	}
 	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() { decodeJobs(jobs, free, stop) })
+	}
 	done := make(chan error, 1)
-	go func() { done <- f.produce(off, off+n, rf != nil, pieces, free, stop) }()
+	go func() { done <- f.produce(off, off+n, rf != nil, pieces, jobs, stop) }()
 	var written int64
 	var werr error
 	for p := range pieces {
 		if werr != nil {
 			continue // drain until the producer sees stop
 		}
-		if p.file != nil {
+		switch {
+		case p.file != nil:
 			var m int64
 			if _, werr = p.file.Seek(p.off, io.SeekStart); werr == nil {
 				m, werr = rf.ReadFrom(&io.LimitedReader{R: p.file, N: p.n})
@@ -300,35 +308,91 @@ func (f *File) writeRange(w io.Writer, off, n int64) (int64, error) {
 				}
 			}
 			written += m
-		} else {
-			var m int
-			m, werr = w.Write(p.buf)
-			written += int64(m)
-			free <- p.buf[:0]
+		default:
+			res := <-p.job.out
+			if werr = res.err; werr == nil {
+				var m int
+				m, werr = w.Write(res.buf)
+				written += int64(m)
+				free <- res.buf[:0]
+			}
 		}
 		if werr != nil {
 			close(stop)
 		}
 	}
-	if err := <-done; err != nil && werr == nil {
-		return written, err
+	perr := <-done
+	wg.Wait() // the workers read the xorb files: they must be done before Close
+	if perr != nil && werr == nil {
+		return written, perr
 	}
 	return written, werr
 }
 
-// piece is what the decoder of writeRange hands the writer: decoded bytes,
-// or n bytes of file at off.
+// pieceSize is the most decoded bytes a piece holds.
+const pieceSize = 1 << 20
+
+// piece is what the producer of writeRange queues for the writer, in file
+// order: a job being decoded, or n bytes of a xorb file at off.
 type piece struct {
-	buf    []byte
+	job    *job
 	file   *os.File
 	off, n int64
 }
 
-// produce decodes bytes [off, end) of the file into pieces, closing pieces
-// when done or when stop is closed. Uncompressed chunks of at least 16 KiB
-// become file regions when regions is set.
-func (f *File) produce(off, end int64, regions bool, pieces chan<- piece, free chan []byte, stop <-chan struct{}) error {
+// job is a run of chunks of one xorb to decode into one piece.
+type job struct {
+	file   *os.File
+	chunks []jobChunk
+	out    chan jobResult // buffered: a worker never waits for the writer
+}
+
+type jobChunk struct {
+	at       int64 // serialized offset of the chunk
+	hdr      [xet.ChunkHeaderSize]byte
+	from, to int64 // the bytes of the chunk's content wanted
+}
+
+type jobResult struct {
+	buf []byte
+	err error
+}
+
+// decodeJobs decodes jobs until jobs is closed or stop is.
+func decodeJobs(jobs <-chan *job, free chan []byte, stop <-chan struct{}) {
+	src := &swapReader{}
+	cr := xet.NewChunkReader(src) // one reader for all its chunks keeps its buffers
+	for j := range jobs {
+		var buf []byte
+		select {
+		case buf = <-free:
+		case <-stop:
+			j.out <- jobResult{err: errStopped}
+			continue
+		}
+		var err error
+		for _, c := range j.chunks {
+			payloadLen := int64(c.hdr[1]) | int64(c.hdr[2])<<8 | int64(c.hdr[3])<<16
+			src.r = io.MultiReader(bytes.NewReader(c.hdr[:]), io.NewSectionReader(j.file, c.at+xet.ChunkHeaderSize, payloadLen))
+			var raw []byte
+			if raw, err = cr.Next(); err != nil {
+				err = fmt.Errorf("%w: %w", errStore, err)
+				break
+			}
+			buf = append(buf, raw[c.from:c.to]...)
+		}
+		j.out <- jobResult{buf: buf, err: err}
+	}
+}
+
+var errStopped = errors.New("cas: download stopped")
+
+// produce queues bytes [off, end) of the file as pieces, closing pieces
+// and jobs when done or when stop is closed. Uncompressed chunks of at
+// least 16 KiB become file regions when regions is set.
+func (f *File) produce(off, end int64, regions bool, pieces chan<- piece, jobs chan<- *job, stop <-chan struct{}) error {
 	defer close(pieces)
+	defer close(jobs)
 	send := func(p piece) bool {
 		select {
 		case pieces <- p:
@@ -337,18 +401,22 @@ func (f *File) produce(off, end int64, regions bool, pieces chan<- piece, free c
 			return false
 		}
 	}
-	var buf []byte
+	var cur *job
+	var curRaw int64
 	flush := func() bool {
-		if len(buf) == 0 {
+		if cur == nil {
 			return true
 		}
-		ok := send(piece{buf: buf})
-		buf = nil
-		return ok
+		j := cur
+		cur, curRaw = nil, 0
+		select {
+		case jobs <- j:
+		case <-stop:
+			return false
+		}
+		return send(piece{job: j})
 	}
 	var hdr [xet.ChunkHeaderSize]byte
-	src := &swapReader{}
-	cr := xet.NewChunkReader(src) // one reader for every chunk keeps its buffers
 	for ti := range f.l.terms {
 		t := &f.l.terms[ti]
 		tStart := f.starts[ti]
@@ -363,6 +431,9 @@ func (f *File) produce(off, end int64, regions bool, pieces chan<- piece, free c
 			return fmt.Errorf("%w: %w", errStore, err)
 		}
 		osf := x.(*os.File)
+		if cur != nil && cur.file != osf && !flush() {
+			return nil
+		}
 		pos := t.from // serialized offset of chunk ci
 		for ci, raw := range t.raw {
 			cStart := tStart + f.chunkStarts[ti][ci]
@@ -390,22 +461,14 @@ func (f *File) produce(off, end int64, regions bool, pieces chan<- piece, free c
 				}
 				continue
 			}
-			src.r = io.MultiReader(bytes.NewReader(hdr[:]), io.NewSectionReader(osf, chunkAt+xet.ChunkHeaderSize, payloadLen))
-			b, err := cr.Next()
-			if err != nil {
-				return fmt.Errorf("xorb %v: %w: %w", t.xorb, errStore, err)
-			}
-			if buf == nil {
-				select {
-				case buf = <-free:
-				case <-stop:
-					return nil
-				}
-			}
-			buf = append(buf, b[from:to]...)
-			if len(buf) >= 1<<20-xet.MaxChunkSize && !flush() {
+			if cur != nil && curRaw+(to-from) > pieceSize && !flush() {
 				return nil
 			}
+			if cur == nil {
+				cur = &job{file: osf, out: make(chan jobResult, 1)}
+			}
+			cur.chunks = append(cur.chunks, jobChunk{at: chunkAt, hdr: hdr, from: from, to: to})
+			curRaw += to - from
 		}
 	}
 	flush()
