@@ -1,61 +1,151 @@
 #!/usr/bin/env bash
-# Download throughput on the scale-out store (issue: PostgreSQL + S3).
+# Download throughput on the scale-out store (issue 16).
 #
-# One LFS file on SeaweedFS S3 (started by scripts/services.sh) is fetched
-#   - through agora's /resolve with the default 302 to a presigned URL,
-#   - through agora's /resolve proxied (--blobs-proxy),
-#   - directly from the S3 server (a presigned GET, the baseline),
-# alternating runs; medians and ratios against the direct GET are printed.
+# One LFS file per size on SeaweedFS S3 (started by scripts/services.sh),
+# metadata in PostgreSQL, fetched RUNS times each, alternating:
 #
-#   bench/s3download.sh [SIZE_MIB] [RUNS]      defaults: 512 MiB, 5 runs
+#   direct     a presigned GET straight from the S3 server (the baseline;
+#              a fresh URL from agora's 302 before every run, untimed)
+#   redirect   agora's /resolve answering 302 to a presigned URL, followed
+#              (`curl -L`: both requests are in the time)
+#   proxied    agora's /resolve streaming the object itself (--blobs-proxy)
+#   and, for resumes, direct and proxied with Range: bytes=HALF-.
+#
+# The order of the kinds rotates every run. Prints min / median / max MiB/s
+# per kind and the ratios of medians with 95 % bootstrap intervals
+# (bench/ratio.py), with the load averages and versions.
+#
+#   bench/s3download.sh [SIZES_MIB] [RUNS]      defaults: "64 1024 4096", 15
+#   SAMPLES=DIR      keep the raw samples (DIR/s3-SIZE.txt)
+#   AGORA_BIN=PATH   measure this agora binary instead of building one
+#   AGORA_FLAGS=...  extra `agora serve` flags for both servers
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-size_mib=${1:-512}
-runs=${2:-5}
+sizes=${1:-64 1024 4096}
+runs=${2:-15}
 source "$root/bench/lib.sh" agora-s3bench
+
+largest=0
+for s in $sizes; do ((s > largest)) && largest=$s; done
+if (($(free_mib "$work") < 3 * largest + 512)); then
+	echo "need $((3 * largest + 512)) MiB free under $work (the file, and its copy in S3)" >&2
+	exit 1
+fi
 
 "$root/scripts/services.sh" start >/dev/null
 eval "$("$root/scripts/services.sh" env)"
 schema="bench_$$"
+bucket="agora-bench-$$"
+oids=()
+# s3 METHOD PATH: a signed request to the S3 server (curl signs SigV4).
+s3() {
+	curl -sf -X "$1" --aws-sigv4 "aws:amz:${AWS_REGION:-us-east-1}:s3" \
+		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "$AGORA_TEST_S3_ENDPOINT/$bucket$2" >/dev/null
+}
+# Gigabytes of objects must not outlive the run in the shared S3 server.
+drop() {
+	for o in "${oids[@]}"; do s3 DELETE "/objects/${o:0:2}/${o:2:2}/$o" || true; done
+	s3 DELETE "" || true
+	psql "$AGORA_TEST_PG" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1 || true
+	cleanup
+}
 psql "$AGORA_TEST_PG" -qc "CREATE SCHEMA $schema"
-trap 'psql "$AGORA_TEST_PG" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1 || true; cleanup' EXIT
+trap drop EXIT
 db="$AGORA_TEST_PG&search_path=$schema"
-blobs="s3://agora-bench/$schema?endpoint=$AGORA_TEST_S3_ENDPOINT&region=us-east-1"
+blobs="s3://$bucket?endpoint=$AGORA_TEST_S3_ENDPOINT&region=us-east-1"
 
-(cd "$root" && go build -o "$work/agora" ./cmd/agora)
-p1=$(free_port); p2=$(free_port)
+if [[ -n ${AGORA_BIN:-} ]]; then
+	cp "$AGORA_BIN" "$work/agora"
+else
+	echo "building agora..." >&2
+	(cd "$root" && go build -o "$work/agora" ./cmd/agora)
+fi
+p1=$(free_port)
+p2=$(free_port)
 tok=$("$work/agora" user add bench --db "$db" --blobs "$blobs" | tail -1)
-"$work/agora" serve --db "$db" --blobs "$blobs" --addr "127.0.0.1:$p1" --log-level warn 2>"$work/a1.log" &
+# shellcheck disable=SC2086
+"$work/agora" serve --db "$db" --blobs "$blobs" --addr "127.0.0.1:$p1" --log-level warn ${AGORA_FLAGS:-} 2>"$work/a1.log" &
 pids+=($!)
-"$work/agora" serve --db "$db" --blobs "$blobs" --addr "127.0.0.1:$p2" --log-level warn --blobs-proxy 2>"$work/a2.log" &
-pids+=($!)
+# shellcheck disable=SC2086
+"$work/agora" serve --db "$db" --blobs "$blobs" --addr "127.0.0.1:$p2" --log-level warn --blobs-proxy ${AGORA_FLAGS:-} 2>"$work/a2.log" &
+proxy_pid=$!
+pids+=($proxy_pid)
 for p in $p1 $p2; do for _ in $(seq 100); do curl -sf "http://127.0.0.1:$p/readyz" >/dev/null && break; sleep 0.1; done; done
 u1="http://127.0.0.1:$p1"
-
-head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$work/f.bin"
-size=$(stat -c %s "$work/f.bin")
-oid=$(sha256sum "$work/f.bin" | cut -d' ' -f1)
 curl -sf -X POST -H "Authorization: Bearer $tok" "$u1/api/repos/create" -d '{"name":"b","organization":"bench"}' >/dev/null
-href=$(curl -sf -X POST -H "Authorization: Bearer $tok" "$u1/bench/b.git/info/lfs/objects/batch" \
-	-d "{\"operation\":\"upload\",\"objects\":[{\"oid\":\"$oid\",\"size\":$size}]}" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["objects"][0]["actions"]["upload"]["href"])')
-curl -sf -T "$work/f.bin" "$href" >/dev/null
-curl -sf -X POST -H "Authorization: Bearer $tok" "$u1/api/models/bench/b/commit/main" --data-binary \
-	"{\"key\":\"header\",\"value\":{\"summary\":\"b\"}}
-{\"key\":\"lfsFile\",\"value\":{\"path\":\"f.bin\",\"algo\":\"sha256\",\"oid\":\"$oid\",\"size\":$size}}" >/dev/null
-direct=$(curl -s -o /dev/null -w '%{redirect_url}' "$u1/bench/b/resolve/main/f.bin")
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-rd=() px=() dr=()
-for i in $(seq "$runs"); do
-	dr+=("$(curl -sf -o /dev/null -w '%{speed_download}' "$direct")")
-	rd+=("$(curl -sfL -o /dev/null -w '%{speed_download}' "$u1/bench/b/resolve/main/f.bin")")
-	px+=("$(curl -sf -o /dev/null -w '%{speed_download}' "http://127.0.0.1:$p2/bench/b/resolve/main/f.bin")")
+weed_pid=$(cat "${AGORA_SVC_DIR:-/tmp/agora-svc}/s3/weed.pid" 2>/dev/null || true)
+weed_version=$([[ -n $weed_pid ]] && "$(readlink "/proc/$weed_pid/exe")" version 2>/dev/null | awk '{print $3}' || echo '?')
+echo "date:    $(date -u +%FT%TZ)"
+echo "machine: $(nproc) cores, $(uname -r), load $(loadavg)"
+echo "agora:   $(cd "$root" && git describe --always --dirty 2>/dev/null || echo '?'), $(go version | cut -d' ' -f3)${AGORA_FLAGS:+, flags: $AGORA_FLAGS}"
+echo "s3:      SeaweedFS ${weed_version:-?} (weed mini, scripts/services.sh), metadata in PostgreSQL"
+echo "client:  $(curl --version | head -1 | cut -d' ' -f1-2)"
+
+mibs() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / t / 1048576 }'; }
+# fetch SERIES URL [curl args]: one download, appends "SERIES MiB/s".
+fetch() {
+	local name=$1 u=$2 want=$size out bytes t
+	shift 2
+	[[ $name == *range ]] && want=$((size - size / 2))
+	out=$(curl -sf -o /dev/null -w '%{size_download} %{time_total}' "$@" "$u")
+	read -r bytes t <<<"$out"
+	if [[ $bytes != "$want" ]]; then
+		echo "$name: got $bytes bytes, want $want" >&2
+		exit 1
+	fi
+	echo "$name $(mibs "$bytes" "$t")" >>"$samples"
+}
+
+for size_mib in $sizes; do
+	samples="$work/samples-$size_mib.txt"
+	: >"$samples"
+	echo "uploading $size_mib MiB..." >&2
+	head -c $((size_mib * 1048576)) /dev/urandom >"$work/f.bin"
+	size=$(stat -c %s "$work/f.bin")
+	oid=$(sha256sum "$work/f.bin" | cut -d' ' -f1)
+	oids+=("$oid")
+	href=$(curl -sf -X POST -H "Authorization: Bearer $tok" "$u1/bench/b.git/info/lfs/objects/batch" \
+		-d "{\"operation\":\"upload\",\"objects\":[{\"oid\":\"$oid\",\"size\":$size}]}" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["objects"][0]["actions"]["upload"]["href"])')
+	curl -sf -T "$work/f.bin" -H 'Expect:' "$href" >/dev/null
+	curl -sf -X POST -H "Authorization: Bearer $tok" "$u1/api/models/bench/b/commit/main" --data-binary \
+		"{\"key\":\"header\",\"value\":{\"summary\":\"$size_mib\"}}
+{\"key\":\"lfsFile\",\"value\":{\"path\":\"f.bin\",\"algo\":\"sha256\",\"oid\":\"$oid\",\"size\":$size}}" >/dev/null
+	rm -f "$work/f.bin"
+	res="$u1/bench/b/resolve/main/f.bin"
+	prx="http://127.0.0.1:$p2/bench/b/resolve/main/f.bin"
+	half="$((size / 2))-"
+
+	load0=$(loadavg)
+	reset_peak_rss "$proxy_pid"
+	echo "downloading: $runs rotations..." >&2
+	for i in $(seq "$runs"); do
+		direct=$(curl -sf -o /dev/null -w '%{redirect_url}' "$res")
+		kinds=(direct redirect proxied)
+		for j in 0 1 2; do
+			case ${kinds[$(((i + j) % 3))]} in
+			direct)
+				fetch direct "$direct"
+				fetch direct-range "$direct" -r "$half"
+				;;
+			redirect) fetch redirect "$res" -L ;;
+			proxied)
+				fetch proxied "$prx"
+				fetch proxied-range "$prx" -r "$half"
+				;;
+			esac
+		done
+	done
+	load1=$(loadavg)
+
+	echo
+	echo "== $size_mib MiB on S3: $runs rotations; load before $load0, after $load1; proxying server peak RSS $(peak_rss_mib "$proxy_pid") MiB"
+	echo "   MiB/s: min / median / max; ratio of medians [95 % bootstrap interval]"
+	python3 "$root/bench/ratio.py" "$samples" --goal 0.95 redirect/direct
+	python3 "$root/bench/ratio.py" "$samples" --goal 0.9 proxied/direct proxied-range/direct-range
+	if [[ -n ${SAMPLES:-} ]]; then
+		mkdir -p "$SAMPLES"
+		cp "$samples" "$SAMPLES/s3-$size_mib.txt"
+	fi
 done
-m() { printf '%s\n' "$@" | median; }
-d=$(m "${dr[@]}"); r=$(m "${rd[@]}"); p=$(m "${px[@]}")
-mb() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
-echo "file: $size_mib MiB on SeaweedFS S3, $runs alternating runs, medians"
-printf 'direct S3 GET          %6s MiB/s\n' "$(mb "$d")"
-printf 'agora 302 + presigned  %6s MiB/s   ratio %.3f\n' "$(mb "$r")" "$(awk -v a="$r" -v b="$d" 'BEGIN{print a/b}')"
-printf 'agora proxied          %6s MiB/s   ratio %.3f\n' "$(mb "$p")" "$(awk -v a="$p" -v b="$d" 'BEGIN{print a/b}')"

@@ -1,63 +1,67 @@
 #!/usr/bin/env bash
-# Transfer benchmark of the embedded default (issue: core hub).
+# Transfer benchmark of the embedded default (issue 16).
 #
-# Download: a 1 GiB LFS file fetched in full from agora's /resolve and from
-# nginx serving the very same blob file from the same disk, alternating runs;
-# prints the throughput ratio agora/nginx (goal >= 0.95).
-# Upload: the same file PUT to agora's signed LFS upload URL (hashed and
-# written with fsync) against `sha256sum` of the file; prints the ratio
-# upload/sha256sum throughput (goal >= 0.8).
+# For each size, RUNS alternations of agora and its baseline:
 #
-#   bench/transfer.sh [SIZE_MIB] [RUNS]     defaults: 1024 MiB, 5 runs
+#   download  agora's /resolve against nginx (sendfile on; tcp_nopush on)
+#             serving the blob store's own file from the same disk, three
+#             ways: a plain GET; a resume (Range: bytes=HALF-); and HEAD then
+#             GET with Accept-Encoding: identity on one connection, as
+#             huggingface_hub does (throughput counts the HEAD's time too);
+#   upload    a verified LFS PUT (hashed while written, fsynced, renamed) of
+#             content the store has never seen, against `sha256sum` of the
+#             same file (which also names it for the upload).
 #
-# Loopback only; needs curl, nginx (scripts/install-deps.sh installs it), go.
+# Within a pair the order flips every run, so a change in the machine's
+# load falls on both sides. Each pair prints min / median / max MiB/s per
+# side and the ratio of medians with a 95 % bootstrap interval
+# (bench/ratio.py); the load averages before and after each size and the
+# versions of everything measured are printed with them.
+#
+#   bench/transfer.sh [SIZES_MIB] [RUNS]      defaults: "64 1024 4096", 15
+#   UPLOAD_RUNS=N    upload alternations per size (default: RUNS)
+#   SAMPLES=DIR      keep the raw samples (DIR/SIZE.txt: "series MiB/s")
+#   AGORA_BIN=PATH   measure this agora binary instead of building one
+#   AGORA_FLAGS=...  extra `agora serve` flags (to measure a knob)
+#
+# Loopback only; needs curl, nginx (scripts/install-deps.sh installs it),
+# go, python3. Disk: about 3 × the largest size, checked first; RAM: the
+# largest file must fit in the page cache for the download figures to be
+# about the server rather than the disk.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-size_mib=${1:-1024}
-runs=${2:-5}
-source "$root/bench/lib.sh" agora-bench
+sizes=${1:-64 1024 4096}
+runs=${2:-15}
+upruns=${UPLOAD_RUNS:-$runs}
+source "$root/bench/lib.sh" agora-transfer
 
 command -v nginx >/dev/null || NGINX=/usr/sbin/nginx
 NGINX=${NGINX:-nginx}
 
-echo "building agora..." >&2
-(cd "$root" && go build -o "$work/agora" ./cmd/agora)
+largest=0
+for s in $sizes; do ((s > largest)) && largest=$s; done
+need=$((3 * largest + 512))
+if (($(free_mib "$work") < need)); then
+	echo "need $need MiB free under $work, have $(free_mib "$work")" >&2
+	exit 1
+fi
+
+if [[ -n ${AGORA_BIN:-} ]]; then
+	cp "$AGORA_BIN" "$work/agora"
+else
+	echo "building agora..." >&2
+	(cd "$root" && go build -o "$work/agora" ./cmd/agora)
+fi
 port=$(free_port)
 url="http://127.0.0.1:$port"
 tok=$("$work/agora" user add bench --data "$work/data" | tail -1)
-"$work/agora" serve --data "$work/data" --addr "127.0.0.1:$port" --log-level warn 2>"$work/agora.log" &
-pids+=($!)
+# shellcheck disable=SC2086
+"$work/agora" serve --data "$work/data" --addr "127.0.0.1:$port" ${AGORA_FLAGS:-} 2>"$work/agora.log" &
+agora_pid=$!
+pids+=($agora_pid)
 for _ in $(seq 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.1; done
-
-echo "generating ${size_mib} MiB of random content..." >&2
-head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$work/file.bin"
-size=$(stat -c %s "$work/file.bin")
-oid=$(sha256sum "$work/file.bin" | cut -d' ' -f1)
-
 curl -sf -X POST -H "Authorization: Bearer $tok" "$url/api/repos/create" -d '{"name":"bench","organization":"bench"}' >/dev/null
-batch() {
-	curl -sf -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/vnd.git-lfs+json' \
-		"$url/bench/bench.git/info/lfs/objects/batch" \
-		-d "{\"operation\":\"upload\",\"transfers\":[\"basic\"],\"objects\":[{\"oid\":\"$oid\",\"size\":$size}]}"
-}
-href=$(batch | python3 -c 'import json,sys; print(json.load(sys.stdin)["objects"][0]["actions"]["upload"]["href"])')
 
-secs() { python3 -c "import sys; print(sys.argv[1])" "$1"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-
-# Upload vs sha256sum, alternating.
-up=() sha=()
-for i in $(seq "$runs"); do
-	t0=$(date +%s.%N); sha256sum "$work/file.bin" >/dev/null; t1=$(date +%s.%N)
-	sha+=("$(echo "$t1 - $t0" | bc -l)")
-	t=$(curl -sf -T "$work/file.bin" -H 'Content-Type: application/octet-stream' -o /dev/null -w '%{time_total}' "$href")
-	up+=("$t")
-done
-curl -sf -X POST -H "Authorization: Bearer $tok" "$url/api/models/bench/bench/commit/main" \
-	--data-binary "{\"key\":\"header\",\"value\":{\"summary\":\"bench\"}}
-{\"key\":\"lfsFile\",\"value\":{\"path\":\"file.bin\",\"algo\":\"sha256\",\"oid\":\"$oid\",\"size\":$size}}" >/dev/null
-
-# nginx serving the blob store's own copy of the bytes.
 nport=$(free_port)
 mkdir -p "$work/nginx/logs"
 userline=""
@@ -77,24 +81,111 @@ EOF
 "$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$nport/" && break; sleep 0.1; done
-blobpath="${oid:0:2}/${oid:2:2}/$oid"
 
-dl=() ng=()
-cat "$work/data/blobs/objects/$blobpath" >/dev/null # warm the page cache for both
-for i in $(seq "$runs"); do
-	ng+=("$(curl -sf -o /dev/null -w '%{speed_download}' "http://127.0.0.1:$nport/$blobpath")")
-	dl+=("$(curl -sf -o /dev/null -w '%{speed_download}' "$url/bench/bench/resolve/main/file.bin")")
+echo "date:    $(date -u +%FT%TZ)"
+echo "machine: $(nproc) cores, $(uname -r), load $(loadavg)"
+echo "agora:   $(cd "$root" && git describe --always --dirty 2>/dev/null || echo '?'), $(go version | cut -d' ' -f3)${AGORA_FLAGS:+, flags: $AGORA_FLAGS}"
+echo "nginx:   $("$NGINX" -v 2>&1 | sed 's/.*version: //') (sendfile on; tcp_nopush on; 1 worker)"
+echo "client:  $(curl --version | head -1 | cut -d' ' -f1-2)"
+
+# batch OID SIZE: the signed upload URL for a new LFS object.
+batch() {
+	curl -sf -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/vnd.git-lfs+json' \
+		"$url/bench/bench.git/info/lfs/objects/batch" \
+		-d "{\"operation\":\"upload\",\"transfers\":[\"basic\"],\"objects\":[{\"oid\":\"$1\",\"size\":$2}]}" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["objects"][0]["actions"]["upload"]["href"])'
+}
+# put FILE HREF: uploads, prints the seconds curl took. No "Expect:
+# 100-continue": the Python and JS clients do not send it.
+put() { curl -sf -T "$1" -H 'Content-Type: application/octet-stream' -H 'Expect:' -o /dev/null -w '%{time_total}' "$2"; }
+mibs() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f", b / t / 1048576 }'; }
+blobfile() { echo "$work/data/blobs/objects/${1:0:2}/${1:2:2}/$1"; }
+
+# fetch SERIES KIND URL: one download; appends "SERIES MiB/s" to $samples.
+# KIND: get, range (from the middle: a resume), headget (HEAD + GET on
+# one connection, both with Accept-Encoding: identity).
+fetch() {
+	local out bytes t want=$size
+	case $2 in
+	get) out=$(curl -sf -o /dev/null -w '%{size_download} %{time_total}' "$3") ;;
+	range)
+		want=$((size - size / 2))
+		out=$(curl -sf -o /dev/null -r "$((size / 2))-" -w '%{size_download} %{time_total}' "$3")
+		;;
+	headget)
+		out=$(curl -sf -I -o /dev/null -H 'Accept-Encoding: identity' -w '%{time_total} ' "$3" \
+			--next -sf -o /dev/null -H 'Accept-Encoding: identity' -w '%{size_download} %{time_total}' "$3" |
+			awk '{ print $2, $1 + $3 }')
+		;;
+	esac
+	read -r bytes t <<<"$out"
+	if [[ $bytes != "$want" ]]; then
+		echo "$1: got $bytes bytes, want $want" >&2
+		exit 1
+	fi
+	echo "$1 $(mibs "$bytes" "$t")" >>"$samples"
+}
+
+for size_mib in $sizes; do
+	samples="$work/samples-$size_mib.txt"
+	: >"$samples"
+	echo "generating $size_mib MiB of random content..." >&2
+	head -c $((size_mib * 1048576)) /dev/urandom >"$work/file.bin"
+	size=$(stat -c %s "$work/file.bin")
+	oid=$(sha256sum "$work/file.bin" | cut -d' ' -f1)
+	put "$work/file.bin" "$(batch "$oid" "$size")" >/dev/null
+	curl -sf -X POST -H "Authorization: Bearer $tok" "$url/api/models/bench/bench/commit/main" \
+		--data-binary "{\"key\":\"header\",\"value\":{\"summary\":\"$size_mib MiB\"}}
+{\"key\":\"lfsFile\",\"value\":{\"path\":\"file.bin\",\"algo\":\"sha256\",\"oid\":\"$oid\",\"size\":$size}}" >/dev/null
+	blob=$(blobfile "$oid")
+	ngurl="http://127.0.0.1:$nport/${blob#"$work/data/blobs/objects/"}"
+	agurl="$url/bench/bench/resolve/main/file.bin"
+	cat "$blob" >/dev/null # warm the page cache for both
+
+	load0=$(loadavg)
+	reset_peak_rss "$agora_pid"
+	echo "downloading: $runs alternations of 3 kinds..." >&2
+	for i in $(seq "$runs"); do
+		for kind in get range headget; do
+			if ((i % 2)); then
+				fetch "nginx-$kind" "$kind" "$ngurl"
+				fetch "agora-$kind" "$kind" "$agurl"
+			else
+				fetch "agora-$kind" "$kind" "$agurl"
+				fetch "nginx-$kind" "$kind" "$ngurl"
+			fi
+		done
+	done
+	load1=$(loadavg)
+	rss=$(peak_rss_mib "$agora_pid")
+
+	# Uploads of content the store has never seen: a content-addressed
+	# store could rightly skip writing an object it already holds, which
+	# would measure nothing. The file's first bytes change every run;
+	# sha256sum names the new content and is the baseline.
+	echo "uploading: $upruns alternations..." >&2
+	rm -f "$blob" # the downloads are done: make room
+	for i in $(seq "$upruns"); do
+		head -c 32 /dev/urandom | dd of="$work/file.bin" conv=notrunc status=none
+		t0=$(now)
+		uoid=$(sha256sum "$work/file.bin" | cut -d' ' -f1)
+		t1=$(now)
+		echo "sha256sum $(mibs "$size" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")" >>"$samples"
+		href=$(batch "$uoid" "$size")
+		t=$(put "$work/file.bin" "$href")
+		echo "upload $(mibs "$size" "$t")" >>"$samples"
+		rm -f "$(blobfile "$uoid")"
+	done
+	load2=$(loadavg)
+
+	echo
+	echo "== $size_mib MiB: $runs download / $upruns upload alternations; load before $load0, after downloads $load1, after uploads $load2; agora peak RSS $rss MiB"
+	echo "   MiB/s: min / median / max; ratio of medians [95 % bootstrap interval]"
+	python3 "$root/bench/ratio.py" "$samples" --goal 0.95 agora-get/nginx-get agora-range/nginx-range agora-headget/nginx-headget
+	python3 "$root/bench/ratio.py" "$samples" --goal 0.8 upload/sha256sum
+	if [[ -n ${SAMPLES:-} ]]; then
+		mkdir -p "$SAMPLES"
+		cp "$samples" "$SAMPLES/$size_mib.txt"
+	fi
+	rm -f "$work/file.bin"
 done
-
-mb() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
-dl_med=$(printf '%s\n' "${dl[@]}" | median)
-ng_med=$(printf '%s\n' "${ng[@]}" | median)
-up_med=$(printf '%s\n' "${up[@]}" | median)
-sha_med=$(printf '%s\n' "${sha[@]}" | median)
-up_tp=$(awk -v s="$size" -v t="$up_med" 'BEGIN { print s / t }')
-sha_tp=$(awk -v s="$size" -v t="$sha_med" 'BEGIN { print s / t }')
-
-echo
-echo "file: $size_mib MiB, $runs alternating runs each, medians"
-printf 'download  agora %6s MiB/s   nginx     %6s MiB/s   ratio %.3f (goal >= 0.95)\n' "$(mb "$dl_med")" "$(mb "$ng_med")" "$(awk -v a="$dl_med" -v b="$ng_med" 'BEGIN{print a/b}')"
-printf 'upload    agora %6s MiB/s   sha256sum %6s MiB/s   ratio %.3f (goal >= 0.8)\n' "$(mb "$up_tp")" "$(mb "$sha_tp")" "$(awk -v a="$up_tp" -v b="$sha_tp" 'BEGIN{print a/b}')"

@@ -103,23 +103,33 @@ fi
 if [[ $what == all || $what == resolve ]]; then
 	echo "resolve: ${size_mib} MiB through Xet and as an LFS blob, $runs runs..." >&2
 	start_hub rs
-	# Two files of the same kind and size, one per storage: the same bytes
-	# stored both ways would be served from the LFS blob.
+	# Two kinds of content: weight-like float32 (hf_xet stores its chunks
+	# BG4-LZ4 compressed: the server decodes them) and random bytes (stored
+	# uncompressed: sent with sendfile). Of each, two files of the same size,
+	# one per storage: the same bytes stored both ways would be served from
+	# the LFS blob.
 	"$py" "$root/bench/xet_client.py" versions "$work/rs" "$size_mib" 1 >/dev/null
-	cp "$work/rs/v0.safetensors" "$work/rs/xet.safetensors"
-	printf 'X' | dd of="$work/rs/v0.safetensors" bs=1 seek=$((size_mib * 1048576 - 1)) conv=notrunc status=none
-	client rs "$py" "$root/bench/xet_client.py" upload "$work/rs/xet.safetensors" bench/rs-xet >/dev/null
-	client rs HF_HUB_DISABLE_XET=1 "$py" "$root/bench/xet_client.py" upload "$work/rs/v0.safetensors" bench/rs-lfs >/dev/null
-	xs=() ls=()
-	for f in xet lfs; do curl -sf -o /dev/null "$rs_url/bench/rs-$f/resolve/main/file.bin"; done # warm
-	for i in $(seq "$runs"); do
-		xs+=("$(curl -sf -o /dev/null -w '%{speed_download}' "$rs_url/bench/rs-xet/resolve/main/file.bin")")
-		ls+=("$(curl -sf -o /dev/null -w '%{speed_download}' "$rs_url/bench/rs-lfs/resolve/main/file.bin")")
+	cp "$work/rs/v0.safetensors" "$work/rs/w-xet.bin"
+	mv "$work/rs/v0.safetensors" "$work/rs/w-lfs.bin"
+	printf 'X' | dd of="$work/rs/w-lfs.bin" bs=1 seek=$((size_mib * 1048576 - 1)) conv=notrunc status=none
+	head -c $((size_mib * 1048576)) /dev/urandom >"$work/rs/r-xet.bin"
+	head -c $((size_mib * 1048576)) /dev/urandom >"$work/rs/r-lfs.bin"
+	for k in w r; do
+		client rs "$py" "$root/bench/xet_client.py" upload "$work/rs/$k-xet.bin" "bench/$k-xet" >/dev/null
+		client rs HF_HUB_DISABLE_XET=1 "$py" "$root/bench/xet_client.py" upload "$work/rs/$k-lfs.bin" "bench/$k-lfs" >/dev/null
 	done
-	xm=$(printf '%s\n' "${xs[@]}" | median) lm=$(printf '%s\n' "${ls[@]}" | median)
 	echo
-	echo "resolve: plain GET of ${size_mib} MiB (safetensors of random float32), $runs alternating runs, medians"
-	printf '  Xet file (reconstructed)  %6s MiB/s\n' "$(mib "$xm")"
-	printf '  LFS blob (sendfile)       %6s MiB/s\n' "$(mib "$lm")"
-	printf '  ratio %.2f (goal >= 0.7)\n' "$(awk -v a="$xm" -v b="$lm" 'BEGIN{print a/b}')"
+	echo "resolve: plain GET of ${size_mib} MiB, $runs alternating runs, medians"
+	for k in w r; do
+		xs=() ls=()
+		for f in xet lfs; do curl -sf -o /dev/null "$rs_url/bench/$k-$f/resolve/main/file.bin"; done # warm
+		for i in $(seq "$runs"); do
+			xs+=("$(curl -sf -o /dev/null -w '%{speed_download}' "$rs_url/bench/$k-xet/resolve/main/file.bin")")
+			ls+=("$(curl -sf -o /dev/null -w '%{speed_download}' "$rs_url/bench/$k-lfs/resolve/main/file.bin")")
+		done
+		xm=$(printf '%s\n' "${xs[@]}" | median) lm=$(printf '%s\n' "${ls[@]}" | median)
+		kind="weight-like float32 (BG4-LZ4 chunks)"
+		[[ $k == r ]] && kind="random bytes (uncompressed chunks)"
+		printf '  %-38s Xet %6s MiB/s   LFS blob %6s MiB/s   ratio %.2f (goal >= 0.7)\n' "$kind" "$(mib "$xm")" "$(mib "$lm")" "$(awk -v a="$xm" -v b="$lm" 'BEGIN{print a/b}')"
+	done
 fi

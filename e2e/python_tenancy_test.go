@@ -69,7 +69,7 @@ func runTenancy(t *testing.T, env pyenv) {
 		"AGORA_E2E_TOKEN_BOB="+bob, "AGORA_E2E_TOKEN_CAROL="+carol, "AGORA_E2E_TOKEN_DAVE="+dave,
 		"AGORA_E2E_TOKEN_FG_ONE="+fgOne, "AGORA_E2E_TOKEN_FG_ORG="+fgOrg,
 		"AGORA_E2E_MEMBERS="+strconv.Itoa(orgMembers),
-		disableXet, "HF_HUB_DISABLE_TELEMETRY=1", "HF_HUB_DISABLE_UPDATE_CHECK=1", "HF_HUB_DISABLE_PROGRESS_BARS=1", "NO_COLOR=1")
+		"HF_HUB_DISABLE_TELEMETRY=1", "HF_HUB_DISABLE_UPDATE_CHECK=1", "HF_HUB_DISABLE_PROGRESS_BARS=1", "NO_COLOR=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("pytest tenancy in %s failed: %v\n%s", env.name, err, out)

@@ -13,9 +13,6 @@ import (
 	"github.com/agorahub/agora/internal/testenv"
 )
 
-// disableXet keeps the Python clients on the LFS upload path. Delete this
-// line (and its use below) once the hub speaks Xet.
-const disableXet = "HF_HUB_DISABLE_XET=1"
 
 // envPyenvs names the Python virtualenvs to test with, as
 // NAME=PATH[,NAME=PATH…] (what scripts/pyenv.sh prints). When it is unset
@@ -117,7 +114,6 @@ func runPytest(t *testing.T, name, venv string) {
 		"HF_TOKEN="+alice,
 		"AGORA_E2E_TOKEN_BOB="+bob,
 		"HF_HOME="+t.TempDir(),
-		disableXet,
 		"HF_HUB_DISABLE_TELEMETRY=1",
 		"HF_HUB_DISABLE_UPDATE_CHECK=1", // the hf CLI would ask PyPI for a newer version
 		"HF_HUB_DISABLE_PROGRESS_BARS=1",

@@ -18,8 +18,9 @@ import (
 // of a clone's server time (git reuses the compressed data of its own
 // packs), so compressed objects are kept in a bounded cache by
 // repository and id (objects are immutable: entries are never stale), and
-// the objects a clone misses are read and compressed by two workers ahead
-// of the writer, which writes them in the plan's order.
+// the objects a clone misses are read (a batch per query) and compressed
+// by two workers ahead of the writer, which writes them in the plan's
+// order.
 
 // packKey names an object of a repository.
 type packKey struct {
@@ -87,26 +88,45 @@ func (c *packCache) put(k packKey, e packEntry) {
 	}
 }
 
-// packEntry returns object id of g compressed, from the cache or read and
-// compressed now.
-func (h *Handler) packEntry(ctx context.Context, g *hub.GitRepo, id gitobj.ID) (packEntry, error) {
-	k := packKey{g.Repo().ID, id}
-	if e, ok := h.packs.get(k); ok {
-		return e, nil
+// packEntries returns the objects ids of g compressed, from the cache or
+// read (together) and compressed now.
+func (h *Handler) packEntries(ctx context.Context, g *hub.GitRepo, ids []gitobj.ID) ([]packEntry, error) {
+	out := make([]packEntry, len(ids))
+	var missing []gitobj.ID
+	for i, id := range ids {
+		if e, ok := h.packs.get(packKey{g.Repo().ID, id}); ok {
+			out[i] = e
+		} else {
+			missing = append(missing, id)
+		}
 	}
-	o, err := g.Object(ctx, id)
+	if len(missing) == 0 {
+		return out, nil
+	}
+	objs, err := g.Objects(ctx, missing)
 	if err != nil {
-		return packEntry{}, fmt.Errorf("pack object %s: %w", id, err)
+		return nil, fmt.Errorf("pack objects: %w", err)
 	}
-	e := packEntry{kind: o.Kind, size: len(o.Data), z: packfile.Compress(o.Data)}
-	h.packs.put(k, e)
-	return e, nil
+	for i, id := range ids {
+		if out[i].z != nil {
+			continue
+		}
+		o := objs[id]
+		e := packEntry{kind: o.Kind, size: len(o.Data), z: packfile.Compress(o.Data)}
+		h.packs.put(packKey{g.Repo().ID, id}, e)
+		out[i] = e
+	}
+	return out, nil
 }
 
-// packAhead is how many objects may be read and compressed ahead of the
-// writer: enough to keep two workers busy, few enough that memory stays
-// flat (regular files are at most a few MiB; large ones are LFS).
-const packAhead = 32
+// Objects go to the workers in batches of packBatch (one store query for
+// those not cached), at most packAhead batches ahead of the writer: enough
+// to keep two workers busy, few enough that memory stays flat (regular
+// files are at most a few MiB; large ones are LFS).
+const (
+	packBatch = 64
+	packAhead = 4
+)
 
 // writePack streams the objects of a plan as a pack.
 func (h *Handler) writePack(ctx context.Context, g *hub.GitRepo, dst io.Writer, objs []hub.PackObject) (err error) {
@@ -123,11 +143,11 @@ func (h *Handler) writePack(ctx context.Context, g *hub.GitRepo, dst io.Writer, 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	type result struct {
-		e   packEntry
+		es  []packEntry
 		err error
 	}
 	type job struct {
-		id   gitobj.ID
+		ids  []gitobj.ID
 		done chan result
 	}
 	jobs := make(chan job)
@@ -135,7 +155,11 @@ func (h *Handler) writePack(ctx context.Context, g *hub.GitRepo, dst io.Writer, 
 	go func() {
 		defer close(jobs)
 		defer close(order)
-		for _, po := range objs {
+		for i := 0; i < len(objs); i += packBatch {
+			ids := make([]gitobj.ID, 0, packBatch)
+			for _, po := range objs[i:min(i+packBatch, len(objs))] {
+				ids = append(ids, po.ID)
+			}
 			done := make(chan result, 1)
 			select {
 			case order <- done:
@@ -143,7 +167,7 @@ func (h *Handler) writePack(ctx context.Context, g *hub.GitRepo, dst io.Writer, 
 				return
 			}
 			select {
-			case jobs <- job{po.ID, done}:
+			case jobs <- job{ids, done}:
 			case <-ctx.Done():
 				return
 			}
@@ -153,8 +177,8 @@ func (h *Handler) writePack(ctx context.Context, g *hub.GitRepo, dst io.Writer, 
 	for range 2 {
 		wg.Go(func() {
 			for j := range jobs {
-				e, err := h.packEntry(ctx, g, j.id)
-				j.done <- result{e, err}
+				es, err := h.packEntries(ctx, g, j.ids)
+				j.done <- result{es, err}
 			}
 		})
 	}
@@ -175,15 +199,18 @@ func (h *Handler) writePack(ctx context.Context, g *hub.GitRepo, dst io.Writer, 
 		if r.err != nil {
 			return r.err
 		}
-		if err := pack.WriteCompressed(r.e.kind, r.e.size, r.e.z); err != nil {
-			return err
+		for _, e := range r.es {
+			if err := pack.WriteCompressed(e.kind, e.size, e.z); err != nil {
+				return err
+			}
 		}
-		n++
+		n += len(r.es)
 	}
 	if n != len(objs) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		return fmt.Errorf("pack: wrote %d of %d objects", n, len(objs))
 	}
 	return pack.Close()
 }

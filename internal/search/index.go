@@ -265,7 +265,7 @@ func (x *index) put(sd *meta.SearchDoc) {
 		}
 		return
 	}
-	tags := x.terms2(sd.Tags)
+	tags := x.internTags(sd.Tags)
 	ns := x.termOf("n:", strings.ToLower(r.Namespace))
 	pipe := int32(-1)
 	if sd.PipelineTag != "" {
@@ -378,8 +378,8 @@ func (x *index) put(sd *meta.SearchDoc) {
 	x.params[s] = sd.NumParameters
 }
 
-// terms2 interns tags as sorted, distinct "t:" terms (a fresh slice).
-func (x *index) terms2(tags []string) []int32 {
+// internTags interns tags as sorted, distinct "t:" terms (a fresh slice).
+func (x *index) internTags(tags []string) []int32 {
 	out := make([]int32, 0, len(tags))
 	for _, t := range tags {
 		out = append(out, x.termOf("t:", t))

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -213,7 +214,9 @@ func (s *Store) Open(ctx context.Context, oid string) (blob.File, blob.Info, err
 	if err != nil {
 		return nil, blob.Info{}, err
 	}
-	return &file{s: s, key: s.objectKey(oid), size: info.Size}, info, nil
+	f := &file{s: s, key: s.objectKey(oid), size: info.Size}
+	f.stop = context.AfterFunc(ctx, f.interrupt)
+	return f, info, nil
 }
 
 // file reads an object: Read/Seek stream one ranged GET from the current
@@ -225,6 +228,13 @@ type file struct {
 	size int64
 	pos  int64
 	body io.ReadCloser
+
+	// A splice (stream.go) blocks in the kernel without a context: the
+	// end of the request that opened the file closes its connection.
+	stop        func() bool
+	mu          sync.Mutex
+	conn        net.Conn
+	interrupted bool
 }
 
 func (f *file) get(off, n int64) (io.ReadCloser, error) {
@@ -301,6 +311,7 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (f *file) Close() error {
+	f.stop()
 	if f.body != nil {
 		return f.body.Close()
 	}

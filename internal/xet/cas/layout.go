@@ -47,13 +47,16 @@ func (t *layoutTerm) to() int64 {
 const layoutVersion = 1
 
 // newLayout builds the layout of a file whose terms were checked against
-// the indexes (xet.Shard.Verify).
-func newLayout(terms []xet.Term, idx map[xet.Hash]*xet.Index) (*layout, error) {
+// the indexes (xet.ShardFile.Verify).
+func newLayout(ctx context.Context, terms []xet.Term, idx xet.IndexSource) (*layout, error) {
 	l := &layout{}
 	for i, t := range terms {
-		x := idx[t.Xorb]
-		if x == nil || t.ChunkStart >= t.ChunkEnd || int(t.ChunkEnd) > len(x.Chunks) {
-			return nil, fmt.Errorf("term %d does not match xorb %v", i, t.Xorb)
+		x, err := idx.XorbIndex(ctx, t.Xorb)
+		if err != nil {
+			return nil, err
+		}
+		if t.ChunkStart >= t.ChunkEnd || int(t.ChunkEnd) > len(x.Chunks) {
+			return nil, errorf(ErrInvalid, "Shard rejected: term %d does not match xorb %v", i, t.Xorb)
 		}
 		lt := layoutTerm{xorb: t.Xorb, start: t.ChunkStart, end: t.ChunkEnd, from: x.Chunks[t.ChunkStart].Start}
 		for _, c := range x.Chunks[t.ChunkStart:t.ChunkEnd] {

@@ -46,18 +46,16 @@ func (s *Service) UploadShard(ctx context.Context, tok *Token, body io.Reader, p
 			return 0, errorf(ErrInvalid, "File %v carries no verification hashes: this hub requires them", f.Hash)
 		}
 	}
-	idx, err := s.indexes(ctx, sh)
-	if err != nil {
-		return 0, err
-	}
-	src := xet.IndexSourceFunc(func(ctx context.Context, h xet.Hash) (*xet.Index, error) {
-		if x := idx[h]; x != nil {
-			return x, nil
+	// Indexes are loaded as the checks need them, a few at a time: a
+	// shard may name thousands of xorbs, each index up to half a MiB.
+	idx := &indexCache{s: s, max: 64}
+	for i := range sh.Files {
+		if err := sh.Files[i].Verify(ctx, idx); err != nil {
+			return 0, shardError(err)
 		}
-		return nil, errorf(ErrInvalid, "Xorb %v was not uploaded", h)
-	})
-	if err := sh.Verify(ctx, src); err != nil {
-		return 0, shardError(err)
+	}
+	if err := s.verifyCAS(ctx, sh, idx); err != nil {
+		return 0, err
 	}
 	files, err := s.checkFiles(ctx, tok, sh, idx, progress)
 	if err != nil {
@@ -80,7 +78,11 @@ func (s *Service) UploadShard(ctx context.Context, tok *Token, body io.Reader, p
 			continue
 		}
 		t := f.Terms[0]
-		dedup = append(dedup, meta.XetDedup{Chunk: idx[t.Xorb].Chunks[t.ChunkStart].Hash.String(), Xorb: t.Xorb.String(), File: f.Hash.String()})
+		x, err := idx.XorbIndex(ctx, t.Xorb)
+		if err != nil {
+			return 0, shardError(err)
+		}
+		dedup = append(dedup, meta.XetDedup{Chunk: x.Chunks[t.ChunkStart].Hash.String(), Xorb: t.Xorb.String(), File: f.Hash.String()})
 	}
 	now := time.Now()
 	added, err := s.meta.RegisterXetFiles(ctx, files, dedup, now)
@@ -108,45 +110,75 @@ func (s *Service) UploadShard(ctx context.Context, tok *Token, body io.Reader, p
 	return xet.ShardResultExists, nil
 }
 
-// indexes loads the index of every xorb the shard names; a missing one
-// fails the upload (the client must upload xorbs before the shard).
-func (s *Service) indexes(ctx context.Context, sh *xet.Shard) (map[xet.Hash]*xet.Index, error) {
-	var names []string
-	for _, f := range sh.Files {
-		for _, t := range f.Terms {
-			names = append(names, t.Xorb.String())
-		}
+// indexCache is the xet.IndexSource of a shard's checks: stored xorb
+// indexes, loaded on demand, at most max of them kept (least recently
+// used go first). A xorb that is not stored fails the upload: clients
+// upload xorbs before the shard that names them.
+type indexCache struct {
+	s     *Service
+	max   int
+	m     map[xet.Hash]*xet.Index
+	order []xet.Hash // least recently used first
+}
+
+func (c *indexCache) XorbIndex(ctx context.Context, h xet.Hash) (*xet.Index, error) {
+	if x, ok := c.m[h]; ok {
+		i := slices.Index(c.order, h)
+		c.order = append(slices.Delete(c.order, i, i+1), h)
+		return x, nil
 	}
-	for _, x := range sh.Xorbs {
-		names = append(names, x.Hash.String())
-	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	recs, err := s.meta.XetXorbs(ctx, names)
+	recs, err := c.s.meta.XetXorbs(ctx, []string{h.String()})
 	if err != nil {
 		return nil, err
 	}
-	idx := make(map[xet.Hash]*xet.Index, len(recs))
-	for _, n := range names {
-		rec := recs[n]
-		if rec == nil {
-			return nil, errorf(ErrInvalid, "Xorb %s was not uploaded: upload xorbs before the shard that names them", n)
-		}
-		x := &xet.Index{}
-		if err := x.UnmarshalBinary(rec.Index); err != nil {
-			return nil, fmt.Errorf("stored index of xorb %s: %w", n, err)
-		}
-		h, _ := xet.ParseHash(n)
-		idx[h] = x
+	rec := recs[h.String()]
+	if rec == nil {
+		return nil, errorf(ErrInvalid, "Xorb %v was not uploaded: upload xorbs before the shard that names them", h)
 	}
-	return idx, nil
+	x := &xet.Index{}
+	if err := x.UnmarshalBinary(rec.Index); err != nil {
+		return nil, fmt.Errorf("stored index of xorb %v: %w", h, err)
+	}
+	if c.m == nil {
+		c.m = map[xet.Hash]*xet.Index{}
+	}
+	if len(c.order) == c.max {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.m[h] = x
+	c.order = append(c.order, h)
+	return x, nil
+}
+
+// verifyCAS checks the shard's CAS section against the stored xorbs, as
+// xet.Shard.Verify does (dedup answers are built from it), through the
+// bounded cache.
+func (s *Service) verifyCAS(ctx context.Context, sh *xet.Shard, idx xet.IndexSource) error {
+	for i := range sh.Xorbs {
+		x := &sh.Xorbs[i]
+		stored, err := idx.XorbIndex(ctx, x.Hash)
+		if err != nil {
+			return shardError(err)
+		}
+		if len(stored.Chunks) != len(x.Chunks) {
+			return errorf(ErrInvalid, "Shard rejected: CAS section: xorb %v lists %d chunks, has %d", x.Hash, len(x.Chunks), len(stored.Chunks))
+		}
+		for j, c := range x.Chunks {
+			sc := stored.Chunks[j]
+			if c.Hash != sc.Hash || c.RawSize != sc.RawSize || int64(c.RawStart) != sc.RawStart {
+				return errorf(ErrInvalid, "Shard rejected: CAS section: xorb %v chunk %d differs from the stored xorb", x.Hash, j)
+			}
+		}
+	}
+	return nil
 }
 
 // checkFiles builds the records of the shard's distinct files, with the
 // SHA-256 of each file's content: known from an earlier registration of
 // the same file hash (a file hash names its content), else recomputed
 // from the stored chunks. A claim that differs fails the upload.
-func (s *Service) checkFiles(ctx context.Context, tok *Token, sh *xet.Shard, idx map[xet.Hash]*xet.Index, progress ShardProgress) ([]meta.XetFile, error) {
+func (s *Service) checkFiles(ctx context.Context, tok *Token, sh *xet.Shard, idx xet.IndexSource, progress ShardProgress) ([]meta.XetFile, error) {
 	seen := map[xet.Hash]bool{}
 	var out []meta.XetFile
 	var unique []*xet.ShardFile
@@ -160,9 +192,9 @@ func (s *Service) checkFiles(ctx context.Context, tok *Token, sh *xet.Shard, idx
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		l, err := newLayout(f.Terms, idx)
+		l, err := newLayout(ctx, f.Terms, idx)
 		if err != nil {
-			return nil, &Error{Kind: ErrInvalid, Msg: fmt.Sprintf("File %v: %v", f.Hash, err)}
+			return nil, shardError(err)
 		}
 		if s.cfg.MaxFileSize > 0 && l.size > s.cfg.MaxFileSize {
 			return nil, errorf(ErrTooLarge, "File %v has %d bytes: this hub accepts files of at most %d", f.Hash, l.size, s.cfg.MaxFileSize)
