@@ -228,6 +228,10 @@ func TestJSClientCore(t *testing.T) {
 	h := StartHub(t, HubOptions{})
 	env := h.Users(t)
 	RunNode(t, "js/core.test.mjs", append(env, "E2E_PREFIX=core")...)
+	// The same workflows through the LFS transfers (basic and multipart),
+	// on a hub of their own since they list by tag.
+	h2 := StartHub(t, HubOptions{})
+	RunNode(t, "js/core.test.mjs", append(h2.Users(t), "E2E_PREFIX=core", "USE_XET=0")...)
 }
 
 func runCmd(bin string, args ...string) (string, error) {

@@ -14,6 +14,9 @@ const prefix = process.env.E2E_PREFIX ?? "e2e";
 // With a blob store that redirects downloads (S3 presigned URLs), the JS
 // client reads the ETag of the store's answer, which is the store's own.
 const etagFromStore = process.env.LFS_ETAG_FROM_STORE === "1";
+// USE_XET=0 uploads through the LFS basic and multipart transfers instead
+// of Xet (the client's default), so both upload paths stay covered.
+const useXet = process.env.USE_XET !== "0";
 assert.ok(hubUrl && alice && bob && aliceRead, "HUB_URL and tokens must be set");
 
 const model = { type: "model", name: `alice/${prefix}-model` };
@@ -89,7 +92,7 @@ test("createRepo: model, dataset, private; duplicate is 409", async () => {
 });
 
 test("uploadFiles: LFS and regular files in one commit", async () => {
-  const res = await hub.uploadFiles({
+  const res = await hub.uploadFiles({ useXet,
     repo: model,
     accessToken: alice,
     hubUrl,
@@ -213,8 +216,8 @@ test("listModels with search, author and paging", async () => {
 
 test("commit with a delete, branches, downloads at a branch and an old commit", async () => {
   await hub.createBranch({ repo: model, branch: "dev/feature", accessToken: alice, hubUrl });
-  await hub.uploadFile({ repo: model, accessToken: alice, hubUrl, branch: "dev/feature", file: { path: "hello.txt", content: new Blob(["on the branch\n"]) } });
-  const del = await hub.commit({
+  await hub.uploadFile({ useXet, repo: model, accessToken: alice, hubUrl, branch: "dev/feature", file: { path: "hello.txt", content: new Blob(["on the branch\n"]) } });
+  const del = await hub.commit({ useXet,
     repo: model, accessToken: alice, hubUrl, title: "Remove hello",
     operations: [{ operation: "delete", path: "hello.txt" }],
   });
@@ -239,7 +242,7 @@ test("errors: missing repo, file, revision; private repo seen by others", async 
   assert.equal(await hub.downloadFile({ repo: model, path: "no/such/file", hubUrl }), null);
   await expectStatus(hub.downloadFile({ repo: model, path: "config.json", revision: "no-such-branch", hubUrl }), 404, /Invalid rev id/);
   // Private: invisible to anonymous and to bob, exactly like a missing repo.
-  await hub.uploadFile({ repo: privateRepo, accessToken: alice, hubUrl, file: { path: "secret.txt", content: new Blob(["s3cret"]) } });
+  await hub.uploadFile({ useXet, repo: privateRepo, accessToken: alice, hubUrl, file: { path: "secret.txt", content: new Blob(["s3cret"]) } });
   for (const accessToken of [undefined, bob]) {
     await expectStatus(hub.modelInfo({ name: privateRepo.name, hubUrl, accessToken }), 404);
     await expectStatus(hub.downloadFile({ repo: privateRepo, path: "secret.txt", hubUrl, accessToken }), 404);
@@ -248,8 +251,8 @@ test("errors: missing repo, file, revision; private repo seen by others", async 
   const mine = await hub.downloadFile({ repo: privateRepo, path: "secret.txt", hubUrl, accessToken: aliceRead });
   assert.equal(await mine.text(), "s3cret");
   // Writes by others are refused.
-  await expectStatus(hub.uploadFile({ repo: model, accessToken: bob, hubUrl, file: { path: "x.txt", content: new Blob(["x"]) } }), 403);
-  await expectStatus(hub.uploadFile({ repo: model, accessToken: aliceRead, hubUrl, file: { path: "x.txt", content: new Blob(["x"]) } }), 403);
+  await expectStatus(hub.uploadFile({ useXet, repo: model, accessToken: bob, hubUrl, file: { path: "x.txt", content: new Blob(["x"]) } }), 403);
+  await expectStatus(hub.uploadFile({ useXet, repo: model, accessToken: aliceRead, hubUrl, file: { path: "x.txt", content: new Blob(["x"]) } }), 403);
 });
 
 test("deleteRepo", async () => {
