@@ -33,6 +33,9 @@ type CommitOp struct {
 	Content []byte // OpFile
 	OID     string // OpLFSFile: SHA-256
 	Size    int64  // OpLFSFile: declared size, or -1 to take the stored one
+	// Staged is the blob of an OpFile a [Stager] stored already; Content
+	// is then nil (or kept, for the root README.md).
+	Staged gitobj.ID
 }
 
 // CommitRequest is an atomic set of operations on a branch.
@@ -58,7 +61,15 @@ const maxCommitAttempts = 50
 
 type preparedOp struct {
 	CommitOp
-	blob gitobj.Object // OpFile and OpLFSFile: the blob to put
+	blob gitobj.Object // OpFile and OpLFSFile: the blob to put, unless staged
+}
+
+// blobID is the blob an OpFile or OpLFSFile puts at its path.
+func (p *preparedOp) blobID() gitobj.ID {
+	if !p.Staged.IsZero() {
+		return p.Staged
+	}
+	return p.blob.ID()
 }
 
 // Commit applies all operations of req or none. Without ParentCommit,
@@ -215,6 +226,9 @@ func (s *Service) prepareOps(ctx context.Context, r *meta.Repo, in []CommitOp) (
 	}
 	var total int64
 	out := make([]preparedOp, 0, len(in))
+	if err := s.checkStaged(ctx, r, in); err != nil {
+		return nil, err
+	}
 	for _, op := range in {
 		p := preparedOp{CommitOp: op}
 		if op.Kind == OpDeleteFolder {
@@ -225,6 +239,9 @@ func (s *Service) prepareOps(ctx context.Context, r *meta.Repo, in []CommitOp) (
 		}
 		switch op.Kind {
 		case OpFile:
+			if !op.Staged.IsZero() {
+				break // checked, counted and stored by the Stager
+			}
 			if int64(len(op.Content)) > s.cfg.MaxRegularFile {
 				return nil, errorf(ErrTooLarge, "File %s is %d bytes: files larger than %d bytes must be uploaded with LFS", op.Path, len(op.Content), s.cfg.MaxRegularFile)
 			}
@@ -259,8 +276,10 @@ func (s *Service) prepareOps(ctx context.Context, r *meta.Repo, in []CommitOp) (
 		default:
 			return nil, errorf(ErrInvalid, "Unknown commit operation")
 		}
-		if err := checkFileContent(p.Path, p.blob); err != nil {
-			return nil, err
+		if p.Staged.IsZero() {
+			if err := checkFileContent(p.Path, p.blob); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, p)
 	}
@@ -281,12 +300,14 @@ func (s *Service) tryCommit(ctx context.Context, who *auth.Identity, r *meta.Rep
 		var err error
 		switch op.Kind {
 		case OpFile, OpLFSFile:
-			objs.add(op.blob)
+			if op.Staged.IsZero() {
+				objs.add(op.blob)
+			}
 			mode := gitobj.ModeFile
 			if cur, ok, lerr := ed.Lookup(ctx, op.Path); lerr == nil && ok && cur.Mode == gitobj.ModeExec {
 				mode = gitobj.ModeExec // keep the executable bit, as git would
 			}
-			err = ed.Put(ctx, op.Path, mode, op.blob.ID())
+			err = ed.Put(ctx, op.Path, mode, op.blobID())
 		case OpDeleteFile:
 			err = ed.Delete(ctx, op.Path)
 			if errors.Is(err, gitobj.ErrPathNotFound) {

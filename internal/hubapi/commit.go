@@ -60,7 +60,11 @@ func (h *Handler) preupload(q *req, rev string) server.HandlerFunc {
 // parseCommit reads the NDJSON commit body line by line: one header line
 // and any number of operations. Lines are bounded (a base64 regular file of
 // the largest allowed size plus slack) so no line can exhaust memory.
-func parseCommit(body io.Reader, maxLine int) (*hub.CommitRequest, error) {
+//
+// With stage set, each regular file is handed to it as soon as its line is
+// decoded and the operation it returns is kept instead, so that the
+// commit's files are never all in memory at once.
+func parseCommit(body io.Reader, maxLine int, stage func(path string, content []byte) (hub.CommitOp, error)) (*hub.CommitRequest, error) {
 	br := bufio.NewReaderSize(body, 64<<10)
 	req := &hub.CommitRequest{}
 	seenHeader := false
@@ -99,6 +103,11 @@ func parseCommit(body io.Reader, maxLine int) (*hub.CommitRequest, error) {
 				op, oerr := commitOp(l.Key, &f)
 				if oerr != nil {
 					return nil, bad("Commit line %d: %v", lineNo, oerr)
+				}
+				if op.Kind == hub.OpFile && stage != nil {
+					if op, oerr = stage(op.Path, op.Content); oerr != nil {
+						return nil, oerr
+					}
 				}
 				req.Ops = append(req.Ops, op)
 			default:
@@ -174,7 +183,14 @@ func (h *Handler) commit(q *req, rev string) server.HandlerFunc {
 		cfg := h.hub.Config()
 		maxLine := int(cfg.MaxRegularFile/3*4) + 64<<10
 		body := http.MaxBytesReader(w, r.Body, cfg.MaxCommitBytes/3*4+64<<20)
-		req, err := parseCommit(body, maxLine)
+		who := server.Identity(r.Context())
+		st, err := h.hub.NewStager(r.Context(), who, q.ref)
+		if err != nil {
+			return err
+		}
+		req, err := parseCommit(body, maxLine, func(path string, content []byte) (hub.CommitOp, error) {
+			return st.Stage(r.Context(), path, content)
+		})
 		if err != nil {
 			return err
 		}

@@ -86,6 +86,8 @@ func (e *env) do(method, path, token string, body any, hdr ...string) resp {
 		rd = strings.NewReader(b)
 	case []byte:
 		rd = bytes.NewReader(b)
+	case io.Reader:
+		rd = b
 	default:
 		j, _ := json.Marshal(b)
 		rd = bytes.NewReader(j)

@@ -4,11 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/agorahub/agora/internal/auth"
+	"github.com/agorahub/agora/internal/gitobj"
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/meta"
 )
@@ -371,3 +373,44 @@ func TestDownloadURLRechecked(t *testing.T) {
 		t.Fatalf("URL of a now gated repo: %d", r.status)
 	}
 }
+
+// TestCommitFilesStoredAsTheyArrive: a commit's regular files are written
+// to the repository while the body is still being read, one by one, so a
+// large commit never sits in memory whole.
+func TestCommitFilesStoredAsTheyArrive(t *testing.T) {
+	e := newEnv(t)
+	e.createModel("m")
+	pr, pw := io.Pipe()
+	done := make(chan resp, 1)
+	go func() { done <- e.do("POST", "/api/models/alice/m/commit/main", e.alice, pr) }()
+	first := "first file, sent before the rest of the body"
+	io.WriteString(pw, ndjson(header("streamed", ""), file("a.txt", first)))
+	ctx := t.Context()
+	repo, err := e.store.RepoByName(ctx, meta.TypeModel, "alice", "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := gitBlobID([]byte(first))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := e.store.StatObjects(ctx, repo.ID, []gitobj.ID{id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := st[id]; ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first file was not stored while the body was open")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	io.WriteString(pw, ndjson(file("b.txt", "second")))
+	pw.Close()
+	e.mustOK(<-done)
+	if r := e.mustOK(e.do("GET", "/alice/m/resolve/main/b.txt", "", nil)); string(r.body) != "second" {
+		t.Fatalf("b.txt = %q", r.body)
+	}
+}
+
+func gitBlobID(data []byte) gitobj.ID { return gitobj.Hash(gitobj.KindBlob, data) }
