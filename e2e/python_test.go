@@ -13,7 +13,6 @@ import (
 	"github.com/agorahub/agora/internal/testenv"
 )
 
-
 // envPyenvs names the Python virtualenvs to test with, as
 // NAME=PATH[,NAME=PATH…] (what scripts/pyenv.sh prints). When it is unset
 // the test runs the script itself.
