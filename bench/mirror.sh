@@ -23,19 +23,22 @@ NGINX=${NGINX:-nginx}
 
 echo "building agora..." >&2
 (cd "$root" && go build -o "$work/agora" ./cmd/agora)
-start() { # start NAME DATA ARGS...: starts a hub, prints its URL
+hub_url=""
+start() { # start NAME DATA ARGS...: starts a hub and sets hub_url
 	local name=$1 data=$2 port
 	shift 2
 	port=$(free_port)
-	"$work/agora" serve --data "$data" --addr "127.0.0.1:$port" --log-level warn "$@" 2>"$work/$name.log" &
+	"$work/agora" serve --data "$data" --addr "127.0.0.1:$port" --log-level warn "$@" >"$work/$name.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-	echo "http://127.0.0.1:$port"
+	hub_url="http://127.0.0.1:$port"
 }
 
 tok=$("$work/agora" user add bench --data "$work/up" | tail -1)
-up=$(start upstream "$work/up")
-mirror=$(start mirror "$work/mir" --upstream "up=$up")
+start upstream "$work/up"
+up=$hub_url
+start mirror "$work/mir" --upstream "up=$up"
+mirror=$hub_url
 
 echo "generating ${size_mib} MiB of random content..." >&2
 head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$work/file.bin"

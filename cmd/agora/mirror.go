@@ -228,6 +228,9 @@ func cmdMirror(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if len(ups) == 0 && sub != "ls" {
+		return errors.New("no upstream is configured: run agora serve --upstream NAME=URL on these stores first")
+	}
 	lg := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	mr, err := mirror.New(lg, mirror.Config{Upstreams: ups}, ms, bs, svc)
 	if err != nil {

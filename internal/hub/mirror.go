@@ -2,9 +2,9 @@ package hub
 
 // This file is where the hub meets the pull-through mirror (package
 // mirror, issue 14). The mirror owns its upstreams, bindings and fills;
-// the hub only asks it, at four places marked "mirror hook", for a
-// repository it does not hold, for a revision to be bound, and for LFS
-// content it does not have yet. With no upstream configured Mirror is
+// the hub only asks it, at the places marked "mirror hook", for a
+// repository it does not hold, for a revision or the refs to be bound,
+// and for LFS content it does not have yet. With no upstream configured Mirror is
 // nil and none of the hooks costs anything.
 
 import (
@@ -143,6 +143,15 @@ func (s *Service) bindMirror(ctx context.Context, r *meta.Repo, rev string) erro
 		return nil
 	}
 	return s.Mirror.Bind(ctx, r, rev)
+}
+
+// rebindMirror is the mirror hook of listings of every ref (the refs
+// API, git's ref advertisement): a stale binding is refreshed, and when
+// the upstream cannot be asked the stored refs answer as they are.
+func (s *Service) rebindMirror(ctx context.Context, r *meta.Repo) {
+	if s.Mirror != nil {
+		_ = s.Mirror.Bind(ctx, r, "")
+	}
 }
 
 // mirrorContent is the mirror hook of OpenContent: ok reports whether the

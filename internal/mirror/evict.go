@@ -16,22 +16,33 @@ func (m *Mirror) evictLater(up *upstream) {
 		return
 	}
 	m.mu.Lock()
-	if m.evicting[up.Name] {
+	if _, running := m.evicting[up.Name]; running {
+		// The running eviction may have measured the cache before this
+		// object: it runs once more.
+		m.evicting[up.Name] = true
 		m.mu.Unlock()
 		return
 	}
-	m.evicting[up.Name] = true
+	m.evicting[up.Name] = false
 	m.mu.Unlock()
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		defer func() {
+		for {
+			if _, err := m.Evict(m.bg, up.Name, m.cfg.CacheSize); err != nil && m.bg.Err() == nil {
+				m.lg.Warn("mirror: eviction failed", "upstream", up.Name, "err", err)
+			}
 			m.mu.Lock()
-			delete(m.evicting, up.Name)
+			again := m.evicting[up.Name]
+			if !again {
+				delete(m.evicting, up.Name)
+			} else {
+				m.evicting[up.Name] = false
+			}
 			m.mu.Unlock()
-		}()
-		if _, err := m.Evict(m.bg, up.Name, m.cfg.CacheSize); err != nil && m.bg.Err() == nil {
-			m.lg.Warn("mirror: eviction failed", "upstream", up.Name, "err", err)
+			if !again {
+				return
+			}
 		}
 	}()
 }

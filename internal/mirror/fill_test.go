@@ -6,13 +6,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/mirror"
+	"github.com/agorahub/agora/internal/testenv"
 )
 
 // concurrentGets downloads path n times at once from the given hubs
@@ -239,27 +244,73 @@ func TestBindingTTL(t *testing.T) {
 	mu.Lock()
 	now = now.Add(61 * time.Second)
 	mu.Unlock()
+	// The refs listing rebinds too.
+	refs := jsonOf(t, mh.do("GET", "/api/models/alice/model/refs", "")).(map[string]any)["branches"].([]any)
+	for _, b := range refs {
+		if b := b.(map[string]any); b["name"] == "main" && b["targetCommit"] != moved {
+			t.Fatalf("refs after the TTL: main is %v, want %s", b["targetCommit"], moved)
+		}
+	}
 	if got := sha(); got != moved {
 		t.Fatalf("after the TTL main is %s, want %s", got, moved)
 	}
+}
+
+// TestGitClone: git clones a mirror with the upstream's commit ids.
+func TestGitClone(t *testing.T) {
+	git := testenv.MustHaveExecPath(t, "git")
+	f := newFixture(t)
+	mh := startMirror(t, f.up.URL, mirrorOpts{})
+	want := jsonOf(t, f.up.do("GET", "/api/models/alice/model/revision/main", "")).(map[string]any)["sha"].(string)
+	dir := t.TempDir()
+	run := func(args ...string) string {
+		cmd := exec.CommandContext(t.Context(), git, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_LFS_SKIP_SMUDGE=1", "GIT_TERMINAL_PROMPT=0")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("clone", "-q", mh.URL+"/alice/model.git", "m")
+	dir = filepath.Join(dir, "m")
+	if got := run("rev-parse", "HEAD"); got != want {
+		t.Fatalf("cloned HEAD %s, upstream main %s", got, want)
+	}
+	if got := run("tag", "--list"); got != "v1\nv1-annotated" {
+		t.Errorf("tags %q", got)
+	}
+	run("fsck", "--strict")
 }
 
 // TestEviction keeps each upstream's cache under its cap, least recently
 // used first, and spares pinned mirrors.
 func TestEviction(t *testing.T) {
 	f := newFixture(t)
-	mh := startMirror(t, f.up.URL, mirrorOpts{cacheSize: int64(len(f.big)) + 100})
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	mh := startMirror(t, f.up.URL, mirrorOpts{cacheSize: int64(len(f.big)) + 100, now: clock, ttl: time.Hour})
 	get := func(path string) {
 		t.Helper()
 		if r := mh.do("GET", path, ""); r.status != 200 {
 			t.Fatalf("%s: %d", path, r.status)
 		}
+		mu.Lock()
+		now = now.Add(time.Second) // uses are ordered
+		mu.Unlock()
 	}
 	get("/alice/model/resolve/main/weights.bin")
 	get("/alice/model/resolve/main/big.bin")
-	mh.mirror.Close() // waits for the background eviction
-	if _, err := mh.blobs.Stat(t.Context(), oidOf(f.weights)); err == nil {
-		t.Error("the least recently used object was not evicted")
+	// Eviction runs in the background after a fill.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := mh.blobs.Stat(t.Context(), oidOf(f.weights)); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the least recently used object was not evicted")
+		}
 	}
 	if _, err := mh.blobs.Stat(t.Context(), oidOf(f.big)); err != nil {
 		t.Errorf("the most recent object was evicted: %v", err)

@@ -49,7 +49,7 @@ type Mirror struct {
 	states   map[int64]stateEntry
 	misses   map[string]time.Time // upstream said "no such repository", until
 	touched  map[string]time.Time // last use recorded, by upstream and oid
-	evicting map[string]bool
+	evicting map[string]bool      // upstreams being evicted: whether to run again
 }
 
 var _ hub.Mirror = (*Mirror)(nil)
