@@ -12,7 +12,10 @@
 #   bench/gitclone.sh [FILES] [COMMITS] [RUNS]    defaults: 10000 200 3
 #
 # Loopback only; needs git, curl, python3 and go. AGORA_BIN=path uses a
-# prebuilt agora binary instead of building one.
+# prebuilt agora binary instead of building one. With PROFILE=DIR, CPU
+# profiles of the server during the cold clone and during the warm ones
+# are saved in DIR (cold.pprof, warm.pprof), each PROFILE_SECONDS long
+# (default 5) from the start of the clones.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 files=${1:-10000}
@@ -72,7 +75,8 @@ port=$(free_port)
 url=http://127.0.0.1:$port
 tok=$("$work/agora" user add bench --data "$work/data" | tail -1)
 start_agora() {
-	"$work/agora" serve --data "$work/data" --addr "127.0.0.1:$port" --log-level warn 2>>"${AGORA_LOG:-$work/agora.log}" &
+	"$work/agora" serve --data "$work/data" --addr "127.0.0.1:$port" --log-level warn \
+		${PROFILE:+--debug-addr 127.0.0.1:$((port + 1))} 2>>"${AGORA_LOG:-$work/agora.log}" &
 	agora_pid=$!
 	pids+=($agora_pid)
 	for _ in $(seq 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.1; done
@@ -105,10 +109,28 @@ clone_times() { # URL
 		awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", b - a }'
 	done
 }
+# profile NAME: a CPU profile of the server for the next PROFILE_SECONDS
+# (default 5) seconds; stop_profile waits for it.
+profile() {
+	[[ -n ${PROFILE:-} ]] || return 0
+	mkdir -p "$PROFILE"
+	curl -sf -o "$PROFILE/$1.pprof" "http://127.0.0.1:$((port + 1))/debug/pprof/profile?seconds=${PROFILE_SECONDS:-5}" &
+	prof_pid=$!
+	sleep 0.2
+}
+stop_profile() {
+	[[ -n ${PROFILE:-} ]] || return 0
+	wait "$prof_pid" || true
+}
 echo "cloning ($runs runs each)..." >&2
-agora_all=$(clone_times "$url/bench/repo")
-agora_cold=$(head -1 <<<"$agora_all")
-agora_t=$(best <<<"$agora_all")
+profile cold
+agora_cold=$(runs=1 clone_times "$url/bench/repo")
+stop_profile
+profile warm
+agora_warm=$(clone_times "$url/bench/repo")
+stop_profile
+agora_all=$(printf '%s\n%s\n' "$agora_cold" "$agora_warm")
+agora_t=$(best <<<"$agora_warm")
 got=$(git -C "$work/clone" rev-list --count main)
 [[ $got == "$commits" ]] || { echo "agora clone has $got commits, want $commits" >&2; exit 1; }
 git -C "$work/clone" fsck --no-progress >/dev/null
@@ -131,7 +153,7 @@ objects=$(git -C "$work/srv/repo.git" rev-list --objects --all | wc -l)
 printf 'repository:              %d files, %d commits, %d objects\n' "$files" "$commits" "$objects"
 printf 'push to agora:           %s s\n' "$push_s"
 printf 'bare clone from agora, cold:  %s s (first clone after a restart)\n' "$agora_cold"
-printf 'bare clone from agora, warm:  %s s (best of %d)\n' "$agora_t" "$runs"
+printf 'bare clone from agora, warm:  %s s (best of %d after the cold one)\n' "$agora_t" "$runs"
 printf 'bare clone from http-backend: %s s (best of %d)\n' "$git_t" "$runs"
 awk -v c="$agora_cold" -v a="$agora_t" -v g="$git_t" 'BEGIN { printf "time ratio agora/git:    cold %.2f, warm %.2f (goal <= 1.2)\n", c / g, a / g }'
 printf 'clone with checkout:     agora %s s, http-backend %s s (best of %d)\n' "$agora_co" "$git_co" "$runs"

@@ -17,6 +17,12 @@
 #
 # With PROFILE=DIR, a CPU profile of the server is saved in DIR for each
 # endpoint's agora run (go tool pprof DIR/model_info.pprof).
+#
+# With BASE=BINARY, a second agora (say, built from the last commit) serves
+# the same data in the same run, driven right after this tree's build, so
+# that a change is measured against its baseline under the same load.
+# "cpu us" is the server's CPU time (user + system) per request: on a
+# busy machine it moves far less than the rates.
 # Needs wrk and nginx (scripts/services.sh installs both), curl, go. HEAD
 # requests go through bench/httpload (wrk cannot time them), so compare
 # that row with itself only.
@@ -38,7 +44,8 @@ tok=$("$work/agora" user add bench --data "$work/data" | tail -1)
 # No rate limits or connection caps: the load comes from one address.
 "$work/agora" serve --data "$work/data" --addr "127.0.0.1:$port" --log-level warn \
 	--rate-limit-anon off --rate-limit-user off --max-conns-per-ip 0 ${PROFILE:+--debug-addr 127.0.0.1:$((port + 1))} 2>"$work/agora.log" &
-pids+=($!)
+apid=$!
+pids+=($apid)
 for _ in $(seq 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.1; done
 
 auth=(-H "Authorization: Bearer $tok")
@@ -71,6 +78,16 @@ with open(out, "w") as f:
     f.write(json.dumps({"key": "lfsFile", "value": {"path": "model.safetensors", "algo": "sha256", "oid": oid, "size": size}}) + "\n")
 EOF
 curl -sf -X POST "${auth[@]}" -H 'Content-Type: application/x-ndjson' "$url/api/models/bench/bench/commit/main" --data-binary "@$work/commit.ndjson" >/dev/null
+
+if [[ -n ${BASE:-} ]]; then
+	bport=$(free_port)
+	burl="http://127.0.0.1:$bport"
+	"$BASE" serve --data "$work/data" --addr "127.0.0.1:$bport" --log-level warn \
+		--rate-limit-anon off --rate-limit-user off --max-conns-per-ip 0 2>"$work/base.log" &
+	bpid=$!
+	pids+=($bpid)
+	for _ in $(seq 100); do curl -sf "$burl/readyz" >/dev/null && break; sleep 0.1; done
+fi
 
 # The bodies nginx will serve: exactly what agora answers.
 mkdir -p "$work/static"
@@ -131,23 +148,47 @@ bench() {
 		END { printf "%.0f %.2f %.2f\n", rps, p50, p99 }' <<<"$out"
 }
 
+# cpu PID: the process's CPU time so far (user + system), in clock ticks.
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+secs=${dur%s}
+
 echo
-echo "wrk -t2 -c$conns -d$dur, loopback; nginx serves agora's own answer bytes"
-printf '%-13s %9s %8s %8s   %9s %8s %8s   %6s\n' endpoint "agora r/s" "p50 ms" "p99 ms" "nginx r/s" "p50 ms" "p99 ms" ratio
+echo "wrk -t2 -c$conns -d$dur, loopback; nginx serves agora's own answer bytes; load $(loadavg)"
+hdr=$(printf '%-13s %9s %8s %8s %7s' endpoint "agora r/s" "p50 ms" "p99 ms" "cpu us")
+[[ -z ${BASE:-} ]] || hdr+=$(printf '   %9s %8s %7s' "base r/s" "p99 ms" "cpu us")
+hdr+=$(printf '   %9s %8s %8s   %6s' "nginx r/s" "p50 ms" "p99 ms" ratio)
+[[ -z ${BASE:-} ]] || hdr+=$(printf ' %6s' "base")
+echo "$hdr"
+# measure PID NAME SCRIPT URL: r/s, p50, p99 and CPU us per request.
+measure() {
+	local c0 c1 r p50 p99
+	c0=$(cpu "$1")
+	read -r r p50 p99 <<<"$(bench "$2" "$3" "$4")"
+	c1=$(cpu "$1")
+	echo "$r $p50 $p99 $(awk -v c=$((c1 - c0)) -v hz="$hz" -v r="$r" -v d="$secs" 'BEGIN{printf "%.0f", c / hz * 1e6 / (r * d)}')"
+}
 row() {
-	local prof=""
+	local prof="" line
 	if [[ -n ${PROFILE:-} ]]; then
 		mkdir -p "$PROFILE"
 		curl -sf -o "$PROFILE/$1.pprof" "http://127.0.0.1:$((port + 1))/debug/pprof/profile?seconds=${dur%s}" &
 		prof=$!
 	fi
-	read -r ar ap50 ap99 <<<"$(bench "$1" "$2" "$3")"
+	read -r ar ap50 ap99 acpu <<<"$(measure "$apid" "$1" "$2" "$url$3")"
 	[[ -z $prof ]] || wait "$prof" || true
+	line=$(printf '%-13s %9s %8s %8s %7s' "$1" "$ar" "$ap50" "$ap99" "$acpu")
+	if [[ -n ${BASE:-} ]]; then
+		read -r br _ bp99 bcpu <<<"$(measure "$bpid" "$1" "$2" "$burl$3")"
+		line+=$(printf '   %9s %8s %7s' "$br" "$bp99" "$bcpu")
+	fi
 	read -r nr np50 np99 <<<"$(bench "$1" "$4" "$5")"
-	printf '%-13s %9s %8s %8s   %9s %8s %8s   %6.2f\n' "$1" "$ar" "$ap50" "$ap99" "$nr" "$np50" "$np99" "$(awk -v a="$ar" -v b="$nr" 'BEGIN{print a/b}')"
+	line+=$(printf '   %9s %8s %8s   %6.2f' "$nr" "$np50" "$np99" "$(awk -v a="$ar" -v b="$nr" 'BEGIN{print a/b}')")
+	[[ -z ${BASE:-} ]] || line+=$(printf ' %6.2f' "$(awk -v a="$br" -v b="$nr" 'BEGIN{print a/b}')")
+	echo "$line"
 }
-row model_info "$work/get.lua" "$url/api/models/bench/bench" "$work/get.lua" "$nurl/info.json"
-row paths-info "$work/post.lua" "$url/api/models/bench/bench/paths-info/main" "$work/get.lua" "$nurl/paths-info.json"
-row tree "$work/get.lua" "$url/api/models/bench/bench/tree/main" "$work/get.lua" "$nurl/tree.json"
-row resolve-HEAD "$work/head.lua" "$url/bench/bench/resolve/main/config.json" "$work/head.lua" "$nurl/config.json"
-echo "(goal: ratio >= 0.3 and agora p99 < 10 ms)"
+row model_info "$work/get.lua" "/api/models/bench/bench" "$work/get.lua" "$nurl/info.json"
+row paths-info "$work/post.lua" "/api/models/bench/bench/paths-info/main" "$work/get.lua" "$nurl/paths-info.json"
+row tree "$work/get.lua" "/api/models/bench/bench/tree/main" "$work/get.lua" "$nurl/tree.json"
+row resolve-HEAD "$work/head.lua" "/bench/bench/resolve/main/config.json" "$work/head.lua" "$nurl/config.json"
+echo "(goal: ratio >= 0.3 and agora p99 < 10 ms; load after: $(loadavg))"

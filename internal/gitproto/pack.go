@@ -16,11 +16,13 @@ import (
 // Packs are written from objects in the form a pack carries them:
 // zlib-compressed. Compressing every object on every clone was two thirds
 // of a clone's server time (git reuses the compressed data of its own
-// packs), so compressed objects are kept in a bounded cache by
-// repository and id (objects are immutable: entries are never stale), and
-// the objects a clone misses are read (a batch per query) and compressed
-// by two workers ahead of the writer, which writes them in the plan's
-// order.
+// packs), so the store keeps objects compressed since they were written
+// (migration 0011) and a clone copies those bytes; objects stored before
+// are compressed once and kept. Compressed objects are also kept in a
+// bounded cache by repository and id (objects are immutable: entries are
+// never stale), and the objects a clone misses are read (a batch per
+// query) by two workers ahead of the writer, which writes them in the
+// plan's order.
 
 // packKey names an object of a repository.
 type packKey struct {
@@ -103,7 +105,7 @@ func (h *Handler) packEntries(ctx context.Context, g *hub.GitRepo, ids []gitobj.
 	if len(missing) == 0 {
 		return out, nil
 	}
-	objs, err := g.Objects(ctx, missing)
+	objs, err := g.PackedObjects(ctx, missing)
 	if err != nil {
 		return nil, fmt.Errorf("pack objects: %w", err)
 	}
@@ -112,7 +114,10 @@ func (h *Handler) packEntries(ctx context.Context, g *hub.GitRepo, ids []gitobj.
 			continue
 		}
 		o := objs[id]
-		e := packEntry{kind: o.Kind, size: len(o.Data), z: packfile.Compress(o.Data)}
+		e := packEntry{kind: o.Kind, size: o.Size, z: o.Zlib}
+		if e.z == nil { // stored before objects were kept compressed
+			e.z = packfile.Compress(o.Data)
+		}
 		h.packs.put(packKey{g.Repo().ID, id}, e)
 		out[i] = e
 	}

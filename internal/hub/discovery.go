@@ -143,6 +143,7 @@ func (s *Service) SetLike(ctx context.Context, who *auth.Identity, ref RepoRef, 
 		}
 		return err
 	}
+	defer s.repoRows.forget() // the row counts likes
 	_, err = s.meta.SetLike(ctx, who.User.ID, r.ID, on)
 	return err
 }

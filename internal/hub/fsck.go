@@ -323,6 +323,10 @@ func (f *fscker) walk(ctx context.Context, r *meta.Repo, label string, rf meta.R
 			bad(FsckMissingObject, "%s %s is missing (%s)", kindOr(it.kind, "object"), it.id, it.where())
 			continue
 		}
+		if errors.Is(err, meta.ErrCorrupt) {
+			bad(FsckCorruptObject, "%s %s does not decode (%s): %v", kindOr(it.kind, "object"), it.id, it.where(), err)
+			continue
+		}
 		if err != nil {
 			return false, fmt.Errorf("fsck %s: %w", label, err)
 		}

@@ -49,6 +49,9 @@ func (s *Service) OpenGitRepo(ctx context.Context, who *auth.Identity, ref RepoR
 	if err != nil {
 		return nil, err
 	}
+	if !write {
+		s.rebindMirror(ctx, r) // mirror hook (issue 14)
+	}
 	return &GitRepo{s: s, r: r, who: who, objs: s.objectsOf(r.ID)}, nil
 }
 

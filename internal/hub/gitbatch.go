@@ -2,8 +2,10 @@ package hub
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/agorahub/agora/internal/gitobj"
+	"github.com/agorahub/agora/internal/meta"
 )
 
 // objectBatcher is the store's read of many objects in one query
@@ -48,6 +50,30 @@ func (g *GitRepo) Objects(ctx context.Context, ids []gitobj.ID) (map[gitobj.ID]g
 			return nil, err
 		}
 		out[id] = o
+	}
+	return out, nil
+}
+
+// PackedObject is an object as a pack carries it: kind, content size, and
+// the zlib stream of the content (Zlib) when the store keeps it so, else
+// the content (Data).
+type PackedObject = meta.PackedObject
+
+// PackedObjects returns the objects ids of the repository in the form a
+// pack carries them (Zlib) where the store keeps that form, so that a
+// clone copies stored bytes, else whole (Data). A missing object is an
+// error like Object's.
+func (g *GitRepo) PackedObjects(ctx context.Context, ids []gitobj.ID) (map[gitobj.ID]PackedObject, error) {
+	out, err := g.s.meta.PackedObjects(ctx, g.r.ID, ids)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) != len(ids) {
+		for _, id := range ids {
+			if _, ok := out[id]; !ok {
+				return nil, fmt.Errorf("object %s: %w", id, errCorrupt)
+			}
+		}
 	}
 	return out, nil
 }

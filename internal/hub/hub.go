@@ -94,6 +94,10 @@ type Service struct {
 	index atomic.Pointer[indexRef]
 	// ns remembers which namespaces are organisations (authz.go).
 	ns nsCache
+	// repoRows keeps repository rows for reads for a second (authz.go).
+	repoRows repoRowCache
+	// scanStatus keeps scan statuses for a second (security.go).
+	scanStatus scanStatusCache
 
 	// Mirror answers for repositories mirrored from upstream hubs (see
 	// mirror.go); nil when no upstream is configured. Set it before

@@ -55,7 +55,14 @@ func (c *objectCache) put(ent *cacheEntry) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[ent.key]; ok {
+	if e, ok := c.m[ent.key]; ok {
+		// A tree read as an object first is kept decoded once it is
+		// decoded; entries are shared by readers, so the element gets
+		// the new entry rather than the old one a field.
+		if old := e.Value.(*cacheEntry); old.trees == nil && ent.trees != nil {
+			e.Value = ent
+			c.cur += len(ent.trees) * 64
+		}
 		return
 	}
 	c.m[ent.key] = c.ll.PushFront(ent)

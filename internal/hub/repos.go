@@ -152,6 +152,7 @@ func (s *Service) DeleteRepo(ctx context.Context, who *auth.Identity, ref RepoRe
 	if err != nil {
 		return err
 	}
+	defer s.repoRows.forget()
 	if err := s.meta.DeleteRepo(ctx, r.ID); err != nil {
 		if errors.Is(err, meta.ErrNotFound) {
 			return repoNotFound()
@@ -179,6 +180,7 @@ func (s *Service) MoveRepo(ctx context.Context, who *auth.Identity, from, to Rep
 	if err := s.checkMove(ctx, who, r, to); err != nil {
 		return err
 	}
+	defer s.repoRows.forget()
 	err = s.meta.RenameRepo(ctx, r.ID, to.Namespace, to.Name)
 	if errors.Is(err, meta.ErrConflict) {
 		return errorf(ErrConflict, "A %s repository called %s already exists", to.Type, to.FullName())
@@ -222,6 +224,7 @@ func (s *Service) UpdateSettings(ctx context.Context, who *auth.Identity, ref Re
 		r.AllowForcePush = *set.AllowForcePush
 	}
 	r.UpdatedAt = time.Now()
+	defer s.repoRows.forget()
 	if err := s.meta.UpdateRepo(ctx, r); err != nil {
 		return nil, fmt.Errorf("update settings of %s: %w", ref.FullName(), err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agorahub/agora/internal/access"
 	"github.com/agorahub/agora/internal/auth"
 	"github.com/agorahub/agora/internal/gitobj"
 	"github.com/agorahub/agora/internal/meta"
@@ -39,8 +40,17 @@ func (r Revision) Branch() (string, bool) {
 // resolve turns a revision (branch, tag, full ref, "HEAD" or full commit
 // id) into a commit of repository r.
 func (s *Service) resolve(ctx context.Context, r *meta.Repo, rev string) (Revision, error) {
+	return s.resolveHead(ctx, r, branchHead{}, rev)
+}
+
+// resolveHead is resolve with the default branch's head h as read with
+// r's row, which answers for the default branch without another query.
+func (s *Service) resolveHead(ctx context.Context, r *meta.Repo, h branchHead, rev string) (Revision, error) {
 	if err := s.bindMirror(ctx, r, rev); err != nil { // mirror hook (issue 14)
 		return Revision{}, err
+	}
+	if s.Mirror != nil {
+		h = branchHead{} // a binding may have just moved the branch
 	}
 	if rev == "" || rev == "HEAD" {
 		rev = r.DefaultBranch
@@ -63,8 +73,13 @@ func (s *Service) resolve(ctx context.Context, r *meta.Repo, rev string) (Revisi
 		candidates = []string{branchPrefix + rev, tagPrefix + rev}
 	}
 	for _, name := range candidates {
-		target, err := s.meta.GetRef(ctx, r.ID, name)
-		if errors.Is(err, meta.ErrNotFound) {
+		var target gitobj.ID
+		var err error
+		if h.ok && name == branchPrefix+r.DefaultBranch {
+			if target = h.id; target.IsZero() {
+				continue
+			}
+		} else if target, err = s.meta.GetRef(ctx, r.ID, name); errors.Is(err, meta.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -132,11 +147,17 @@ func (s *Service) peel(ctx context.Context, repoID int64, id gitobj.ID) (gitobj.
 
 // ResolveRevision resolves rev in a repository the caller may see.
 func (s *Service) ResolveRevision(ctx context.Context, who *auth.Identity, ref RepoRef, rev string) (*Repo, Revision, error) {
-	r, err := s.repo(ctx, who, ref)
+	return s.resolveFor(ctx, who, ref, rev, access.ReadMeta)
+}
+
+// resolveFor finds a repository, authorises a on it and resolves rev in
+// it: one query when rev is the default branch.
+func (s *Service) resolveFor(ctx context.Context, who *auth.Identity, ref RepoRef, rev string, a access.Action) (*Repo, Revision, error) {
+	r, h, err := s.repoHeadFor(ctx, who, ref, a)
 	if err != nil {
 		return nil, Revision{}, err
 	}
-	rv, err := s.resolve(ctx, r, rev)
+	rv, err := s.resolveHead(ctx, r, h, rev)
 	return r, rv, err
 }
 
@@ -158,6 +179,7 @@ func (s *Service) ListRefs(ctx context.Context, who *auth.Identity, ref RepoRef)
 	if err != nil {
 		return nil, err
 	}
+	s.rebindMirror(ctx, r) // mirror hook (issue 14)
 	all, err := s.meta.ListRefs(ctx, r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list refs of %s: %w", ref.FullName(), err)
@@ -262,6 +284,7 @@ func (s *Service) checkRefNamespace(ctx context.Context, repoID int64, name stri
 
 func (s *Service) touch(ctx context.Context, r *meta.Repo) error {
 	r.UpdatedAt = time.Now()
+	defer s.repoRows.forget()
 	if err := s.meta.UpdateRepo(ctx, r); err != nil {
 		return fmt.Errorf("update repo %s: %w", r.FullName(), err)
 	}

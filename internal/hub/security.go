@@ -118,6 +118,7 @@ func (s *Service) runScan(ctx context.Context, objs *objects, j meta.ScanJob) (*
 	if err := s.meta.PutScan(ctx, rec); err != nil {
 		return nil, res, err
 	}
+	s.scanStatus.forget(rec.Key)
 	return rec, res, nil
 }
 
@@ -248,28 +249,85 @@ func (s *Service) fileSecurity(ctx context.Context, ents []Entry) (map[string]Fi
 			keys = append(keys, scanKey(&ents[i]))
 		}
 	}
-	recs, err := s.meta.GetScans(ctx, keys)
+	known, err := s.scanStatus.get(ctx, s.meta, keys)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]FileSecurity{}
 	for i := range ents {
-		e := &ents[i]
-		if e.IsDir() {
-			continue
+		if e := &ents[i]; !e.IsDir() {
+			out[e.Path] = known[scanKey(e)]
 		}
-		rec, ok := recs[scanKey(e)]
-		if !ok {
-			out[e.Path] = FileSecurity{Level: "queued"}
-			continue
-		}
-		var res scan.Result
-		if err := json.Unmarshal(rec.Result, &res); err != nil {
-			return nil, fmt.Errorf("scan result %s: %w", rec.Key, err)
-		}
-		out[e.Path] = FileSecurity{Level: rec.Level, Result: &res}
 	}
 	return out, nil
+}
+
+// scanStatusTTL bounds how long a replica answers a content's scan status
+// from memory: a result stored by another replica (a queued file scanned,
+// a rescan) shows this much later at most; this replica's own results
+// show at once. Decoding a result per listed file was a quarter of an
+// expanded paths-info.
+const scanStatusTTL = time.Second
+
+// scanStatusCache keeps decoded scan statuses by content key for
+// scanStatusTTL (Result is shared: read-only). Safe for concurrent use.
+type scanStatusCache struct {
+	mu sync.Mutex
+	m  map[string]scanStatus
+}
+
+type scanStatus struct {
+	fs FileSecurity
+	at time.Time
+}
+
+func (c *scanStatusCache) get(ctx context.Context, st meta.Store, keys []string) (map[string]FileSecurity, error) {
+	now := time.Now()
+	out := make(map[string]FileSecurity, len(keys))
+	var miss []string
+	c.mu.Lock()
+	for _, k := range keys {
+		if e, ok := c.m[k]; ok && now.Sub(e.at) < scanStatusTTL {
+			out[k] = e.fs
+		} else {
+			miss = append(miss, k)
+		}
+	}
+	c.mu.Unlock()
+	if len(miss) == 0 {
+		return out, nil
+	}
+	recs, err := st.GetScans(ctx, miss)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range miss {
+		fs := FileSecurity{Level: "queued"}
+		if rec, ok := recs[k]; ok {
+			var res scan.Result
+			if err := json.Unmarshal(rec.Result, &res); err != nil {
+				return nil, fmt.Errorf("scan result %s: %w", rec.Key, err)
+			}
+			fs = FileSecurity{Level: rec.Level, Result: &res}
+		}
+		out[k] = fs
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 100_000 {
+		c.m = map[string]scanStatus{}
+	}
+	for _, k := range miss {
+		c.m[k] = scanStatus{fs: out[k], at: now}
+	}
+	c.mu.Unlock()
+	return out, nil
+}
+
+// forget drops key after this replica stored a new result for it.
+func (c *scanStatusCache) forget(key string) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
 }
 
 // FilesSecurity returns the scan status of entries of repository r.

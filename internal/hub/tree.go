@@ -175,10 +175,22 @@ func (s *Service) PathsInfo(ctx context.Context, who *auth.Identity, ref RepoRef
 	if err != nil {
 		return nil, Revision{}, nil, err
 	}
+	ents, err := s.PathsInfoAt(ctx, r, rv, paths, expand)
+	if err != nil {
+		return nil, Revision{}, nil, err
+	}
+	return r, rv, ents, nil
+}
+
+// PathsInfoAt is PathsInfo in repository r at revision rv, as
+// ResolveRevision returned them to the caller: a handler that must
+// authorise before reading the paths from a request body reads the
+// repository once.
+func (s *Service) PathsInfoAt(ctx context.Context, r *Repo, rv Revision, paths []string, expand bool) ([]Entry, error) {
 	objs := s.objectsOf(r.ID)
 	c, err := objs.commit(ctx, rv.Commit)
 	if err != nil {
-		return nil, Revision{}, nil, err
+		return nil, err
 	}
 	out := []Entry{}
 	seen := map[string]bool{}
@@ -190,7 +202,7 @@ func (s *Service) PathsInfo(ctx context.Context, who *auth.Identity, ref RepoRef
 		seen[p] = true
 		te, ok, err := objs.entryAt(ctx, c.Tree, p)
 		if err != nil {
-			return nil, Revision{}, nil, err
+			return nil, err
 		}
 		switch {
 		case !ok:
@@ -201,14 +213,14 @@ func (s *Service) PathsInfo(ctx context.Context, who *auth.Identity, ref RepoRef
 		}
 	}
 	if err := s.fillSizes(ctx, objs, out); err != nil {
-		return nil, Revision{}, nil, err
+		return nil, err
 	}
 	if expand {
 		if err := s.addLastCommits(ctx, objs, rv.Commit, out); err != nil {
-			return nil, Revision{}, nil, err
+			return nil, err
 		}
 	}
-	return r, rv, out, nil
+	return out, nil
 }
 
 // FileAt returns the file at path in a revision, or EntryNotFound.
@@ -219,11 +231,7 @@ func (s *Service) FileAt(ctx context.Context, who *auth.Identity, ref RepoRef, r
 	if gateExempt(normPath(path)) {
 		act = ReadMeta
 	}
-	r, err := s.repoFor(ctx, who, ref, act)
-	if err != nil {
-		return nil, Revision{}, nil, err
-	}
-	rv, err := s.resolve(ctx, r, rev)
+	r, rv, err := s.resolveFor(ctx, who, ref, rev, act)
 	if err != nil {
 		return nil, Revision{}, nil, err
 	}

@@ -41,6 +41,8 @@ type Handler struct {
 	cfg Config
 	// infos keeps the commit-bound part of model_info answers (infojson.go).
 	infos infoCache
+	// xetHashes keeps which LFS objects are Xet files for a second (xet.go).
+	xetHashes xetHashCache
 }
 
 // New returns the API handler.
@@ -273,7 +275,8 @@ func (h *Handler) routeRepoAPI(r *http.Request, q *req) *route {
 	case kw == "tree" && get && len(rest) >= 1:
 		return &route{name: "tree", fn: h.tree(q, rest)}
 	case kw == "paths-info" && m == http.MethodPost && len(rest) >= 1:
-		return &route{name: "paths-info", fn: h.pathsInfo(q, joinRev(rest)), first: act(hub.ReadMeta)}
+		// Authorised by the handler before the body, with the revision.
+		return &route{name: "paths-info", fn: h.pathsInfo(q, joinRev(rest))}
 	case kw == "refs" && get && len(rest) == 0:
 		return &route{name: "refs", fn: h.refs(q)}
 	case kw == "commits" && get && len(rest) >= 1:

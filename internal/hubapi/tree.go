@@ -136,8 +136,16 @@ func (h *Handler) tree(q *req, segs []string) server.HandlerFunc {
 // maxPaths bounds one paths-info request (the Hub's limit).
 const maxPaths = 1000
 
+// pathsInfo authorises and resolves the revision before it reads the
+// body, as every route with a body must (route.first), but through
+// ResolveRevision, whose one query also answers for the default branch:
+// the repository is read once per request.
 func (h *Handler) pathsInfo(q *req, rev string) server.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		repo, rv, err := h.hub.ResolveRevision(r.Context(), server.Identity(r.Context()), q.ref, rev)
+		if err != nil {
+			return err
+		}
 		var paths []string
 		var expand bool
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -164,7 +172,7 @@ func (h *Handler) pathsInfo(q *req, rev string) server.HandlerFunc {
 		if len(paths) > maxPaths {
 			return &hub.Error{Kind: hub.ErrTooLarge, Msg: "At most 1000 paths per request"}
 		}
-		_, rv, ents, err := h.hub.PathsInfo(r.Context(), server.Identity(r.Context()), q.ref, rev, paths, expand)
+		ents, err := h.hub.PathsInfoAt(r.Context(), repo, rv, paths, expand)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agorahub/agora/internal/hub"
@@ -153,7 +154,7 @@ func (h *Handler) addXetHashes(ctx context.Context, out []wire.TreeEntry) error 
 	if len(oids) == 0 {
 		return nil
 	}
-	m, err := h.cfg.Xet.FileHashes(ctx, oids)
+	m, err := h.xetHashes.get(ctx, h.cfg.Xet, oids)
 	if err != nil {
 		return err
 	}
@@ -163,6 +164,58 @@ func (h *Handler) addXetHashes(ctx context.Context, out []wire.TreeEntry) error 
 		}
 	}
 	return nil
+}
+
+// xetHashTTL bounds how long a listing may advertise what was stored
+// through Xet a moment ago: an object committed through LFS and uploaded
+// through Xet since is listed without its xetHash (clients then download
+// it through resolve, which serves either), and a Xet file deleted since
+// is still named, for at most this long. Without it the lookup was a
+// seventh of a tree listing's CPU.
+const xetHashTTL = time.Second
+
+// xetHashCache remembers, per LFS object, its Xet file hash ("" for none)
+// for xetHashTTL; safe for concurrent use.
+type xetHashCache struct {
+	mu sync.Mutex
+	m  map[string]xetHashEntry
+}
+
+type xetHashEntry struct {
+	hash string
+	at   time.Time
+}
+
+func (c *xetHashCache) get(ctx context.Context, x Xet, oids []string) (map[string]string, error) {
+	now := time.Now()
+	out := make(map[string]string, len(oids))
+	var miss []string
+	c.mu.Lock()
+	for _, oid := range oids {
+		if e, ok := c.m[oid]; ok && now.Sub(e.at) < xetHashTTL {
+			out[oid] = e.hash
+		} else {
+			miss = append(miss, oid)
+		}
+	}
+	c.mu.Unlock()
+	if len(miss) == 0 {
+		return out, nil
+	}
+	got, err := x.FileHashes(ctx, miss)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 100_000 {
+		c.m = map[string]xetHashEntry{}
+	}
+	for _, oid := range miss {
+		out[oid] = got[oid]
+		c.m[oid] = xetHashEntry{hash: got[oid], at: now}
+	}
+	c.mu.Unlock()
+	return out, nil
 }
 
 // xetBatch reports whether an LFS batch request is answered with the xet

@@ -32,6 +32,9 @@ var (
 	// It is the operator's problem, not the caller's, but it must reach
 	// the client as "storage is full" rather than a bare internal error.
 	ErrNoSpace = errors.New("meta: storage is full")
+	// ErrCorrupt: a record exists but what is stored cannot be decoded (an
+	// object whose stored compressed form does not inflate to its size).
+	ErrCorrupt = errors.New("meta: stored data is corrupt")
 )
 
 // User is an account, or an organisation (Kind KindOrg): the two share one
@@ -155,6 +158,17 @@ type ObjectInfo struct {
 	Size int64
 	// LFS is set when the object is a blob that is a valid git-lfs pointer.
 	LFS *gitobj.Pointer
+}
+
+// PackedObject is an object as [Objects.PackedObjects] returns it: its
+// kind and content size, and either the zlib stream of its content
+// (Zlib, what a pack entry holds after its header) or the content itself
+// (Data, when it is not stored compressed).
+type PackedObject struct {
+	Kind gitobj.Kind
+	Size int
+	Zlib []byte
+	Data []byte
 }
 
 // RepoMeta is the metadata derived from the default branch's files at
@@ -309,6 +323,12 @@ type Repos interface {
 	CreateRepo(ctx context.Context, r *Repo) error
 	// RepoByName finds a repository case-insensitively. ErrNotFound if absent.
 	RepoByName(ctx context.Context, typ, namespace, name string) (*Repo, error)
+	// RepoWithHead is RepoByName and GetRef of the default branch in one
+	// read, for the requests that nearly always address the default
+	// branch: the repository and the target of refs/heads/{DefaultBranch},
+	// ZeroID when that branch does not exist. ErrNotFound if the
+	// repository is absent.
+	RepoWithHead(ctx context.Context, typ, namespace, name string) (*Repo, gitobj.ID, error)
 	// RepoByID returns the repository. ErrNotFound if absent.
 	RepoByID(ctx context.Context, id int64) (*Repo, error)
 	// UpdateRepo saves Private, Gated, DefaultBranch, AllowForcePush and
@@ -349,6 +369,12 @@ type Objects interface {
 	// StatObjects describes the objects among ids that exist; missing ones
 	// are absent from the map.
 	StatObjects(ctx context.Context, repoID int64, ids []gitobj.ID) (map[gitobj.ID]ObjectInfo, error)
+	// PackedObjects returns the objects among ids that repository repoID
+	// stores, in the form a git pack carries them when they are stored so
+	// (Zlib), else whole (Data), for packs that copy stored bytes rather
+	// than compress each object again. Missing ones are absent from the
+	// map. The slices belong to the caller.
+	PackedObjects(ctx context.Context, repoID int64, ids []gitobj.ID) (map[gitobj.ID]PackedObject, error)
 	// ObjectsByPrefix returns the ids of up to limit objects of kind in
 	// repository repoID whose hex id starts with prefix (1 to 40 lowercase
 	// hex digits), in id order; abbreviated commit ids resolve through it.

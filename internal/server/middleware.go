@@ -66,6 +66,8 @@ type statusWriter struct {
 	status int
 	bytes  int64
 	wrote  bool
+	conn   net.Conn // for sendingFile, or nil
+	tuned  bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -87,6 +89,10 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !w.wrote {
 		w.status, w.wrote = http.StatusOK, true
+	}
+	if !w.tuned {
+		w.tuned = true
+		sendingFile(w.conn, r)
 	}
 	n, err := w.ResponseWriter.(io.ReaderFrom).ReadFrom(r)
 	w.bytes += n
@@ -140,6 +146,12 @@ func (s *Server) withAccessLog(h http.Handler) http.Handler {
 		route := "other"
 		r = r.WithContext(context.WithValue(r.Context(), keyRoute, &route))
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		if s.cfg.WriteIdleTimeout <= 0 {
+			// No write deadline to keep: any file response may have the
+			// larger send buffer (with one, progressWriter waits until
+			// the client proved fast).
+			sw.conn = connOf(r.Context())
+		}
 		h.ServeHTTP(sw, r)
 		dur := time.Since(start)
 		code := strconv.Itoa(sw.status)

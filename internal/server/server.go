@@ -264,6 +264,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    cmp.Or(s.cfg.MaxHeaderBytes, DefaultMaxHeaderBytes),
 		ErrorLog:          slog.NewLogLogger(s.lg.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ConnContext:       withConn,
 	}
 	if s.cfg.MaxConnsPerIP > 0 {
 		ln = newCapListener(ln, s.lg, s.cfg.MaxConnsPerIP, s.limitM.connsRefused)
@@ -386,6 +387,7 @@ const (
 	keyRequestID ctxKey = iota
 	keyIdentity
 	keyRoute
+	keyConn
 )
 
 // RequestID returns the request's id.

@@ -649,6 +649,7 @@ type recordingListener struct {
 	net.Listener
 	mu   sync.Mutex
 	seen []string
+	last *net.TCPConn
 }
 
 func (l *recordingListener) Accept() (net.Conn, error) {
@@ -656,6 +657,9 @@ func (l *recordingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.mu.Lock()
+	l.last = c.(*net.TCPConn)
+	l.mu.Unlock()
 	return &recordingConn{TCPConn: c.(*net.TCPConn), mu: &l.mu, seen: &l.seen}, nil
 }
 

@@ -311,7 +311,9 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (f *file) Close() error {
-	f.stop()
+	if f.stop != nil {
+		f.stop()
+	}
 	if f.body != nil {
 		return f.body.Close()
 	}

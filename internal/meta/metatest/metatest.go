@@ -5,12 +5,16 @@ package metatest
 
 import (
 	"bytes"
+	"compress/zlib"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/agorahub/agora/internal/gitobj"
 	"github.com/agorahub/agora/internal/meta"
@@ -25,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"Users", testUsers},
 		{"Tokens", testTokens},
 		{"Repos", testRepos},
+		{"RepoWithHead", testRepoWithHead},
 		{"RenameAndRedirect", testRename},
 		{"DeleteCascades", testDelete},
 		{"WritesToVanishedRepo", testVanishedRepo},
@@ -169,6 +174,43 @@ func testRepos(t *testing.T, s meta.Store) {
 	}
 }
 
+// testRepoWithHead: the row is RepoByName's and the head GetRef's of the
+// default branch, whatever the default branch is and whether it exists.
+func testRepoWithHead(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	r := mkRepo(t, s, meta.TypeModel, "Heads", "Repo", false)
+	c1 := gitobj.Object{Kind: gitobj.KindBlob, Data: []byte("one")}
+	c2 := gitobj.Object{Kind: gitobj.KindBlob, Data: []byte("two")}
+	must(t, s.PutObjects(ctx, r.ID, []gitobj.Object{c1, c2}))
+	steps := []struct {
+		name string
+		do   func()
+		want gitobj.ID
+	}{
+		{"no branch yet", func() {}, gitobj.ZeroID},
+		{"main", func() { must(t, s.UpdateRef(ctx, r.ID, "refs/heads/main", gitobj.ZeroID, c1.ID())) }, c1.ID()},
+		{"a tag of the same name is not the branch", func() {
+			must(t, s.UpdateRef(ctx, r.ID, "refs/tags/dev", gitobj.ZeroID, c2.ID()))
+			r.DefaultBranch = "dev"
+			must(t, s.UpdateRepo(ctx, r))
+		}, gitobj.ZeroID},
+		{"default branch changed", func() { must(t, s.UpdateRef(ctx, r.ID, "refs/heads/dev", gitobj.ZeroID, c2.ID())) }, c2.ID()},
+		{"branch moved", func() { must(t, s.UpdateRef(ctx, r.ID, "refs/heads/dev", c2.ID(), c1.ID())) }, c1.ID()},
+	}
+	for _, st := range steps {
+		st.do()
+		got, head, err := s.RepoWithHead(ctx, meta.TypeModel, "HEADS", "repo")
+		must(t, err)
+		byName, err := s.RepoByName(ctx, meta.TypeModel, "heads", "REPO")
+		must(t, err)
+		if diff := cmp.Diff(byName, got); diff != "" || head != st.want {
+			t.Errorf("%s: RepoWithHead head = %s, want %s; row (-RepoByName +RepoWithHead):\n%s", st.name, head, st.want, diff)
+		}
+	}
+	_, _, err := s.RepoWithHead(ctx, meta.TypeDataset, "heads", "repo")
+	wantErr(t, err, meta.ErrNotFound)
+}
+
 func testRename(t *testing.T, s meta.Store) {
 	ctx := t.Context()
 	r := mkRepo(t, s, meta.TypeModel, "a", "one", false)
@@ -250,6 +292,30 @@ func testObjects(t *testing.T, s meta.Store) {
 	// Objects are per repository.
 	_, err := s.GetObject(ctx, other.ID, objs[0].ID())
 	wantErr(t, err, meta.ErrNotFound)
+	// Packed forms: each inflates (or is) the content, of the right kind
+	// and size; missing ids and other repositories' objects are absent.
+	missing := gitobj.Hash(gitobj.KindBlob, []byte("missing"))
+	packed, err := s.PackedObjects(ctx, r.ID, []gitobj.ID{objs[0].ID(), objs[1].ID(), objs[2].ID(), objs[3].ID(), missing})
+	must(t, err)
+	if len(packed) != len(objs) {
+		t.Fatalf("PackedObjects found %d of %d", len(packed), len(objs))
+	}
+	for _, o := range objs {
+		p := packed[o.ID()]
+		data := p.Data
+		if p.Zlib != nil {
+			zr, err := zlib.NewReader(bytes.NewReader(p.Zlib))
+			must(t, err)
+			data, err = io.ReadAll(zr)
+			must(t, err)
+		}
+		if p.Kind != o.Kind || p.Size != len(o.Data) || !bytes.Equal(data, o.Data) {
+			t.Errorf("PackedObjects(%s) = kind %v, size %d, %d bytes; want %v, %d", o.ID(), p.Kind, p.Size, len(data), o.Kind, len(o.Data))
+		}
+	}
+	if packed, err := s.PackedObjects(ctx, other.ID, []gitobj.ID{objs[0].ID()}); err != nil || len(packed) != 0 {
+		t.Fatalf("PackedObjects of another repository = %v, %v", packed, err)
+	}
 	ids := []gitobj.ID{objs[0].ID(), objs[2].ID(), gitobj.Hash(gitobj.KindBlob, []byte("missing"))}
 	st, err := s.StatObjects(ctx, r.ID, ids)
 	must(t, err)

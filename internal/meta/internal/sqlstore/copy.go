@@ -26,7 +26,7 @@ var copyTables = []struct {
 	{"org_members", "org_id, user_id, role, created_at", false},
 	{"external_identities", "issuer, subject, user_id", false},
 	{"repo_redirects", "type, lname, repo_id", false},
-	{"objects", "repo_id, oid, kind, size, lfs_oid, lfs_size, data", false},
+	{"objects", "repo_id, oid, kind, size, lfs_oid, lfs_size, data, zlib", false},
 	{"refs", "repo_id, name, target", false},
 	{"repo_lfs", "repo_id, oid, size, created_at", false},
 	{"repo_meta", "repo_id, sha, card_data, card_error, pipeline_tag, library_name, num_parameters, info", false},

@@ -75,24 +75,33 @@ func (o *ops) EnqueueScans(ctx context.Context, jobs []meta.ScanJob) error {
 
 func (o *ops) ClaimScans(ctx context.Context, n int, lease time.Duration) ([]meta.ScanJob, error) {
 	now := ms(time.Now())
-	rows, err := o.q.QueryContext(ctx, `SELECT key, repo_id, path, size FROM scan_queue WHERE lease_until < $1
-		ORDER BY enqueued_at LIMIT `+strconv.Itoa(n), now)
-	if err != nil {
-		return nil, fmt.Errorf("claim scans: %w", err)
-	}
+	// The n oldest claimable jobs are the n oldest among the n oldest free
+	// ones and the n oldest whose lease expired, read apart: free jobs
+	// (lease_until = 0) come out of the index in enqueued_at order, where
+	// one range over lease_until sorted the whole backlog for every claim
+	// (a push of 10,000 files kept a core busy for minutes).
 	var cands []meta.ScanJob
-	for rows.Next() {
-		var j meta.ScanJob
-		if err := rows.Scan(&j.Key, &j.RepoID, &j.Path, &j.Size); err != nil {
-			rows.Close()
+	for _, where := range []string{`lease_until = 0`, `lease_until > 0 AND lease_until < $1`} {
+		rows, err := o.q.QueryContext(ctx, `SELECT key, repo_id, path, size, enqueued_at FROM scan_queue WHERE `+where+`
+			ORDER BY enqueued_at LIMIT `+strconv.Itoa(n), now)
+		if err != nil {
 			return nil, fmt.Errorf("claim scans: %w", err)
 		}
-		cands = append(cands, j)
+		for rows.Next() {
+			var j meta.ScanJob
+			if err := rows.Scan(&j.Key, &j.RepoID, &j.Path, &j.Size, &j.EnqueuedAt); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("claim scans: %w", err)
+			}
+			cands = append(cands, j)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("claim scans: %w", err)
+		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claim scans: %w", err)
-	}
+	slices.SortStableFunc(cands, func(a, b meta.ScanJob) int { return cmp.Compare(a.EnqueuedAt, b.EnqueuedAt) })
+	cands = cands[:min(n, len(cands))]
 	var out []meta.ScanJob
 	until := ms(time.Now().Add(lease))
 	for _, j := range cands {

@@ -429,6 +429,21 @@ func (o *ops) RepoByName(ctx context.Context, typ, namespace, name string) (*met
 	return o.oneRepo(ctx, "repo "+namespace+"/"+name, `r.type = $1 AND r.lname = $2`, typ, meta.LowerName(namespace, name))
 }
 
+func (o *ops) RepoWithHead(ctx context.Context, typ, namespace, name string) (*meta.Repo, gitobj.ID, error) {
+	var s repoScan
+	var head []byte
+	err := o.q.QueryRowContext(ctx, `SELECT `+repoCols+`,
+		(SELECT f.target FROM refs f WHERE f.repo_id = r.id AND f.name = 'refs/heads/' || r.default_branch)
+		FROM repos r WHERE r.type = $1 AND r.lname = $2`, typ, meta.LowerName(namespace, name)).Scan(append(s.dest(), &head)...)
+	if err != nil {
+		return nil, gitobj.ZeroID, notFound(err, "repo "+namespace+"/"+name)
+	}
+	r := s.repo()
+	var id gitobj.ID
+	copy(id[:], head)
+	return &r, id, nil
+}
+
 func (o *ops) RepoByID(ctx context.Context, id int64) (*meta.Repo, error) {
 	return o.oneRepo(ctx, "repo "+strconv.FormatInt(id, 10), `r.id = $1`, id)
 }
@@ -501,6 +516,7 @@ func (o *ops) Redirect(ctx context.Context, typ, namespace, name string) (int64,
 type keyed struct {
 	id  gitobj.ID
 	obj gitobj.Object
+	z   []byte // obj.Data compressed (packed.go)
 }
 
 func (o *ops) PutObjects(ctx context.Context, repoID int64, objs []gitobj.Object) error {
@@ -509,9 +525,11 @@ func (o *ops) PutObjects(ctx context.Context, repoID int64, objs []gitobj.Object
 	}
 	// Insert in id order: two transactions writing overlapping sets then
 	// take their row locks in the same order and cannot deadlock.
+	// Compressed before the transaction, which then holds its locks for
+	// the inserts only.
 	sorted := make([]keyed, len(objs))
 	for i, obj := range objs {
-		sorted[i] = keyed{obj.ID(), obj}
+		sorted[i] = keyed{obj.ID(), obj, deflate(obj.Data)}
 	}
 	slices.SortFunc(sorted, func(a, b keyed) int { return bytes.Compare(a.id[:], b.id[:]) })
 	return o.inTx(ctx, func(o *ops) error {
@@ -525,13 +543,9 @@ func (o *ops) PutObjects(ctx context.Context, repoID int64, objs []gitobj.Object
 					lfsSize = sql.NullInt64{Int64: p.Size, Valid: true}
 				}
 			}
-			data := obj.Data
-			if data == nil {
-				data = []byte{}
-			}
-			if _, err := o.q.ExecContext(ctx, `INSERT INTO objects (repo_id, oid, kind, size, lfs_oid, lfs_size, data)
-				VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (repo_id, oid) DO NOTHING`,
-				repoID, id[:], int(obj.Kind), len(obj.Data), lfsOID, lfsSize, data); err != nil {
+			if _, err := o.q.ExecContext(ctx, `INSERT INTO objects (repo_id, oid, kind, size, lfs_oid, lfs_size, data, zlib)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT (repo_id, oid) DO NOTHING`,
+				repoID, id[:], int(obj.Kind), len(obj.Data), lfsOID, lfsSize, k.z); err != nil {
 				return fmt.Errorf("put object %s: %w", id, err)
 			}
 		}
@@ -540,11 +554,14 @@ func (o *ops) PutObjects(ctx context.Context, repoID int64, objs []gitobj.Object
 }
 
 func (o *ops) GetObject(ctx context.Context, repoID int64, id gitobj.ID) (gitobj.Object, error) {
-	var kind int
+	var kind, size, z int
 	var data []byte
-	err := o.q.QueryRowContext(ctx, `SELECT kind, data FROM objects WHERE repo_id = $1 AND oid = $2`, repoID, id[:]).Scan(&kind, &data)
+	err := o.q.QueryRowContext(ctx, `SELECT kind, size, data, zlib FROM objects WHERE repo_id = $1 AND oid = $2`, repoID, id[:]).Scan(&kind, &size, &data, &z)
 	if err != nil {
 		return gitobj.Object{}, notFound(err, "object "+id.String())
+	}
+	if data, err = content(data, z, size); err != nil {
+		return gitobj.Object{}, fmt.Errorf("object %s: %w", id, err)
 	}
 	return gitobj.Object{Kind: gitobj.Kind(kind), Data: data}, nil
 }

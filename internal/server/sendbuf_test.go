@@ -1,0 +1,147 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// serveFileOverTCP runs s on loopback with a route serving a file of size
+// bytes through http.ServeContent; it returns the address and the
+// recording listener.
+func serveFileOverTCP(t *testing.T, cfg Config, size int) (string, *recordingListener) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "blob")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(int64(size)); err != nil { // sparse: zeros
+		t.Fatal(err)
+	}
+	f.Close()
+	s, err := New(testLogger(t), cfg, tokens{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Mount(routes{"/file": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer f.Close()
+		http.ServeContent(w, r, "", time.Time{}, f)
+	})})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := &recordingListener{Listener: ln}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { s.Run(ctx, rl); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String(), rl
+}
+
+// TestLongFileInOneSendfile: once a client has taken the growing pieces
+// quickly, the rest of a file goes to the connection's ReadFrom in one
+// call (one sendfile run), and its connection gets the larger send
+// buffer where the system allows it.
+func TestLongFileInOneSendfile(t *testing.T) {
+	if !watchFilePosition {
+		t.Skip("pieces only on this system")
+	}
+	const size = 48 << 20
+	addr, rl := serveFileOverTCP(t, timeoutCfg, size)
+	resp, err := http.Get("http://" + addr + "/file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || n != size {
+		t.Fatalf("download: %d bytes, %v", n, err)
+	}
+	rl.mu.Lock()
+	calls := len(rl.seen)
+	rl.mu.Unlock()
+	// 64 KiB doubling to 8 MiB is 8 pieces (16 MiB), then the rest.
+	if calls > 10 {
+		t.Errorf("the connection's ReadFrom was called %d times, want the pieces of the ramp and one more", calls)
+	}
+	if want := fileSendBufferSize(); want > 0 {
+		got := lastSendBuffer(t, rl)
+		if got < 2*want {
+			t.Errorf("send buffer %d, want at least %d", got, 2*want)
+		}
+	}
+}
+
+// lastSendBuffer reads SO_SNDBUF of the server side of the last accepted
+// connection.
+func lastSendBuffer(t *testing.T, rl *recordingListener) int {
+	t.Helper()
+	rl.mu.Lock()
+	c := rl.last
+	rl.mu.Unlock()
+	sc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	var serr error
+	sc.Control(func(fd uintptr) { v, serr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF) })
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	return v
+}
+
+// TestLongFileStalledClient: the write deadline still holds in the one
+// sendfile run: a client that stops reading loses the connection after
+// the write idle timeout, however much of the file is left.
+func TestLongFileStalledClient(t *testing.T) {
+	if !watchFilePosition {
+		t.Skip("pieces only on this system")
+	}
+	const size = 256 << 20
+	cfg := timeoutCfg
+	cfg.WriteIdleTimeout = 500 * time.Millisecond
+	addr, _ := serveFileOverTCP(t, cfg, size)
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		// A small receive window, so that the stall reaches the server
+		// soon.
+		c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 64<<10) })
+		return nil
+	}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /file HTTP/1.1\r\nHost: hub\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("response: %v %v", resp, err)
+	}
+	// Past the growing pieces, into the one sendfile run.
+	if _, err := io.CopyN(io.Discard, resp.Body, 32<<20); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil && 32<<20+n == size {
+		t.Fatal("a client that stopped reading for 6 write idle timeouts got the whole file")
+	}
+}
