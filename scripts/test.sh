@@ -14,7 +14,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export AGORA_TEST_REQUIRE=${AGORA_TEST_REQUIRE:-1}
-fuzztime=${AGORA_FUZZTIME:-8s}
+fuzztime=${AGORA_FUZZTIME:-5s}
 start=$(date +%s)
 step() { echo "== $* ($(( $(date +%s) - start ))s)"; }
 
