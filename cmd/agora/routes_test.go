@@ -13,19 +13,20 @@ import (
 	"github.com/agorahub/agora/internal/gitproto"
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/hubapi"
+	"github.com/agorahub/agora/internal/route"
 	"github.com/agorahub/agora/internal/server"
 	"github.com/agorahub/agora/internal/testenv/storetest"
 	"github.com/agorahub/agora/internal/web"
 )
 
 // TestDocumentedRoutes walks every route of docs/api.md, which says for
-// each which package answers it, and asks the routers, in the order serve
-// mounts them, who claims it: the first that does answers the request (as
-// server.dispatch tries them). A documented route answered by another
-// package, or by none, fails. The Hub's routes overlap (a repository's
-// web path, its .git path, its LFS endpoints and resolve all start with
-// the repository id), so the order and each router's refusals matter as
-// much as its claims.
+// each which package answers it, through the route table (package route)
+// as the server dispatches: the table must give the row to the package
+// documented, and that package must have a handler for it. A documented
+// route answered by another package, or by none, fails. The Hub's routes
+// overlap (a repository's web path, its .git path, its LFS endpoints and
+// resolve all start with the repository id), so the order of the table
+// and each package's refusals matter as much as its claims.
 func TestDocumentedRoutes(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/api.md")
 	if err != nil {
@@ -45,25 +46,20 @@ func TestDocumentedRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The order of serve.go (the Xet CAS, when on, is mounted first and
-	// claims only its own /xet… paths).
-	routers := []struct {
-		name string
-		r    server.Router
-	}{
-		{"hubapi", hubapi.New(lg, srv, svc, hubapi.Config{})},
-		{"gitproto", gitproto.New(lg, srv, svc, gitproto.Config{})},
-		{"web", web.New(lg, srv, svc, web.Config{})},
+	owners := map[route.Owner]server.AddrRouter{}
+	for _, r := range []server.AddrRouter{
+		hubapi.New(lg, srv, svc, hubapi.Config{}),
+		gitproto.New(lg, srv, svc, gitproto.Config{}),
+		web.New(lg, srv, svc, web.Config{}),
+	} {
+		owners[r.Owner()] = r
 	}
 	for _, rt := range rows {
 		req := httptest.NewRequest(rt.method, rt.path, nil)
-		segs := server.Segments(req.URL.EscapedPath())
-		got := "none"
-		for _, r := range routers {
-			if r.r.Route(req, segs) != nil {
-				got = r.name
-				break
-			}
+		a := route.Parse(req.Method, req.URL.EscapedPath())
+		got := string(a.Owner)
+		if r, ok := owners[a.Owner]; !ok || r.RouteAddr(req, &a) == nil {
+			got = "none (row " + a.Row + " of " + string(a.Owner) + ")"
 		}
 		if got != rt.pkg {
 			t.Errorf("%s %s (docs/api.md line %d): answered by %s, documented as %s", rt.method, rt.path, rt.line, got, rt.pkg)

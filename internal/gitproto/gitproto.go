@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/agorahub/agora/internal/hub"
+	"github.com/agorahub/agora/internal/route"
 	"github.com/agorahub/agora/internal/server"
 )
 
@@ -89,48 +90,50 @@ type target struct {
 	// nsIndex is the index of the id's first segment, idSegs how many it
 	// has (1 for a canonical id without a namespace).
 	nsIndex, idSegs int
+	// git reports whether the URL wrote the id with ".git".
+	git bool
 }
 
-// Route implements server.Router: it claims /[datasets/]{ns}/{name}[.git]
-// followed by info/refs, git-upload-pack or git-receive-pack.
-func (h *Handler) Route(r *http.Request, segs []string) http.Handler {
-	if len(segs) < 3 {
+// Owner implements server.AddrRouter: the rows of the route table this
+// package answers, /{P}{id}[.git]/ followed by info/refs,
+// git-upload-pack or git-receive-pack.
+func (h *Handler) Owner() route.Owner { return route.GitProto }
+
+// RouteAddr implements server.AddrRouter.
+func (h *Handler) RouteAddr(r *http.Request, a *route.Addr) http.Handler {
+	rp := a.Repo
+	if rp == nil {
 		return nil
 	}
-	typ, start := hub.TypeModel, 0
-	switch segs[0] {
-	case "datasets":
-		typ, start = hub.TypeDataset, 1
-	case "models":
-		start = 1
-	case "api", "spaces":
-		return nil
-	}
-	s := segs[start:]
-	ns, name, n, ok := server.RepoSegments(s, hub.IsRouteKeyword, false)
-	if !ok || len(s) < n+1 {
-		return nil
-	}
-	name = strings.TrimSuffix(name, ".git")
-	t := &target{ref: hub.RepoRef{Type: typ, Namespace: ns, Name: name}, nsIndex: start, idSegs: n}
-	rest := s[n:]
-	var route string
+	t := &target{ref: rp.Ref, nsIndex: rp.Index, idSegs: rp.N, git: rp.Git}
+	rest := rp.Rest
+	var name string
 	var fn server.HandlerFunc
 	switch {
 	case len(rest) == 2 && rest[0] == "info" && rest[1] == "refs" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-		route, fn = "git-info-refs", h.infoRefs(t)
+		name, fn = "git-info-refs", h.infoRefs(t)
 	case len(rest) == 1 && rest[0] == "git-upload-pack" && r.Method == http.MethodPost:
-		route, fn = "git-upload-pack", h.uploadPack(t)
+		name, fn = "git-upload-pack", h.uploadPack(t)
 	case len(rest) == 1 && rest[0] == "git-receive-pack" && r.Method == http.MethodPost:
-		route, fn = "git-receive-pack", h.receivePack(t)
+		name, fn = "git-receive-pack", h.receivePack(t)
 	default:
 		return nil
 	}
 	inner := h.srv.Adapt(writeError, fn)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		server.SetRoute(r, route)
+		server.SetRoute(r, name)
 		inner.ServeHTTP(w, r)
 	})
+}
+
+// Route implements server.Router for the requests the route table gives
+// this package (servers dispatch through RouteAddr).
+func (h *Handler) Route(r *http.Request, segs []string) http.Handler {
+	a := route.Parse(r.Method, r.URL.EscapedPath())
+	if a.Owner != route.GitProto {
+		return nil
+	}
+	return h.RouteAddr(r, &a)
 }
 
 // writeError renders errors as git shows them: a plain-text body (git
@@ -175,9 +178,8 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, t *target, write 
 		}
 		// git follows a redirect of the first request and uses the new
 		// base URL for the rest.
-		segs := server.Segments(r.URL.EscapedPath())
 		name := m.Name
-		if strings.HasSuffix(segs[t.nsIndex+t.idSegs-1], ".git") {
+		if t.git {
 			name += ".git"
 		}
 		loc, ok := server.MovedPath(r, t.nsIndex, t.idSegs, m.Namespace, name)

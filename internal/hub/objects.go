@@ -148,6 +148,49 @@ func (o *objects) tree(ctx context.Context, id gitobj.ID) ([]gitobj.TreeEntry, e
 	return ents, nil
 }
 
+// prefetchTrees reads the trees among ids that are not cached decoded in
+// one query per batch and caches them decoded, for walks that are about
+// to visit them all (a clone's plan read its trees one query each).
+// Errors are left for the walk's own reads to meet.
+func (o *objects) prefetchTrees(ctx context.Context, ids []gitobj.ID) {
+	b, ok := o.s.meta.(objectBatcher)
+	if !ok {
+		return
+	}
+	var want []gitobj.ID
+	for _, id := range ids {
+		if id == gitobj.EmptyTreeID {
+			continue
+		}
+		if _, pending := o.pending[id]; pending {
+			continue
+		}
+		if e, ok := o.s.cache.get(cacheKey{o.repo, id}); !ok || e.trees == nil {
+			want = append(want, id)
+		}
+	}
+	if len(want) < 2 {
+		return
+	}
+	got, err := b.GetObjects(ctx, o.repo, want)
+	if err != nil {
+		return
+	}
+	for id, ob := range got {
+		if ob.Kind != gitobj.KindTree {
+			continue
+		}
+		ents, err := gitobj.DecodeTree(ob.Data)
+		if err != nil {
+			continue
+		}
+		if ents == nil {
+			ents = []gitobj.TreeEntry{}
+		}
+		o.s.cache.put(&cacheEntry{key: cacheKey{o.repo, id}, obj: ob, trees: ents})
+	}
+}
+
 // treeCopy returns entries the caller may modify (the Editor does).
 func (o *objects) treeCopy(ctx context.Context, id gitobj.ID) ([]gitobj.TreeEntry, error) {
 	ents, err := o.tree(ctx, id)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/agorahub/agora/internal/hub"
+	"github.com/agorahub/agora/internal/route"
 	"github.com/agorahub/agora/internal/server"
 )
 
@@ -70,10 +71,10 @@ func unescape(seg string) (string, bool) {
 	return s, err == nil
 }
 
-// route is a matched request: its handler, the route name for metrics, and
+// apiRoute is a matched request: its handler, the route name for metrics, and
 // the repository it addresses (if any) with the index of the repository's
 // namespace segment, so that a renamed repository can be redirected.
-type route struct {
+type apiRoute struct {
 	name   string
 	fn     server.HandlerFunc
 	render server.Renderer
@@ -87,7 +88,7 @@ type route struct {
 
 func act(a hub.Action) *hub.Action { return &a }
 
-func (h *Handler) handler(rt route) http.Handler {
+func (h *Handler) handler(rt apiRoute) http.Handler {
 	render := rt.render
 	if render == nil {
 		render = server.WriteJSONError
@@ -106,21 +107,40 @@ func (h *Handler) handler(rt route) http.Handler {
 	})
 }
 
-// Route implements server.Router.
-func (h *Handler) Route(r *http.Request, segs []string) http.Handler {
-	if len(segs) == 0 {
+// Owner implements server.AddrRouter: the rows of the route table this
+// package answers.
+func (h *Handler) Owner() route.Owner { return route.HubAPI }
+
+// RouteAddr implements server.AddrRouter.
+func (h *Handler) RouteAddr(r *http.Request, a *route.Addr) http.Handler {
+	if len(a.Segs) == 0 {
 		return nil
 	}
-	var rt *route
-	if segs[0] == "api" {
-		rt = h.routeAPI(r, segs[1:])
-	} else {
-		rt = h.routeWeb(r, segs)
+	var rt *apiRoute
+	if a.Segs[0] == "api" {
+		rt = h.routeAPI(r, a)
+	} else if a.Repo != nil {
+		rt = h.routeFile(r, a.Repo)
 	}
 	if rt == nil {
 		return nil
 	}
 	return h.handler(*rt)
+}
+
+// Route implements server.Router for the requests the route table gives
+// this package (servers dispatch through RouteAddr).
+func (h *Handler) Route(r *http.Request, segs []string) http.Handler {
+	a := route.Parse(r.Method, r.URL.EscapedPath())
+	if a.Owner != route.HubAPI {
+		return nil
+	}
+	return h.RouteAddr(r, &a)
+}
+
+// reqOf is the repository a route addresses, as the route table parsed it.
+func reqOf(rp *route.Repo) *req {
+	return &req{ref: rp.Ref, rest: rp.Rest, nsIndex: rp.Index, idSegs: rp.N}
 }
 
 // req bundles what a repository route parsed from the URL.
@@ -133,23 +153,24 @@ type req struct {
 	nsIndex, idSegs int
 }
 
-func (h *Handler) routeAPI(r *http.Request, s []string) *route {
+func (h *Handler) routeAPI(r *http.Request, a *route.Addr) *apiRoute {
 	m := r.Method
+	s := a.Segs[1:]
 	if len(s) == 0 {
 		return nil
 	}
 	switch s[0] {
 	case "whoami-v2":
-		return &route{name: "whoami", fn: h.whoami}
+		return &apiRoute{name: "whoami", fn: h.whoami}
 	case "repos":
 		if len(s) == 2 {
 			switch {
 			case s[1] == "create" && m == http.MethodPost:
-				return &route{name: "repo-create", fn: h.createRepo}
+				return &apiRoute{name: "repo-create", fn: h.createRepo}
 			case s[1] == "delete" && m == http.MethodDelete:
-				return &route{name: "repo-delete", fn: h.deleteRepo}
+				return &apiRoute{name: "repo-delete", fn: h.deleteRepo}
 			case s[1] == "move" && m == http.MethodPost:
-				return &route{name: "repo-move", fn: h.moveRepo}
+				return &apiRoute{name: "repo-move", fn: h.moveRepo}
 			}
 		}
 		return nil
@@ -161,9 +182,9 @@ func (h *Handler) routeAPI(r *http.Request, s []string) *route {
 			}
 			switch s[2] {
 			case "likes":
-				return &route{name: "user-likes", fn: h.userLikes(user)}
+				return &apiRoute{name: "user-likes", fn: h.userLikes(user)}
 			case "signing-keys":
-				return &route{name: "signing-keys", fn: h.userKeys(user)}
+				return &apiRoute{name: "signing-keys", fn: h.userKeys(user)}
 			}
 		}
 		return h.routeAccounts(r, s)
@@ -171,16 +192,16 @@ func (h *Handler) routeAPI(r *http.Request, s []string) *route {
 		return h.routeAccounts(r, s)
 	case "admin":
 		if len(s) == 2 && s[1] == "audit-log" && (m == http.MethodGet || m == http.MethodHead) {
-			return &route{name: "audit-log", fn: h.auditLog("")}
+			return &apiRoute{name: "audit-log", fn: h.auditLog("")}
 		}
 		return nil
 	case "settings":
 		if len(s) >= 2 && s[1] == "signing-keys" {
 			switch {
 			case len(s) == 2 && m == http.MethodPost:
-				return &route{name: "signing-keys", fn: h.addKey}
+				return &apiRoute{name: "signing-keys", fn: h.addKey}
 			case len(s) == 3 && m == http.MethodDelete:
-				return &route{name: "signing-keys", fn: h.deleteKey(s[2])}
+				return &apiRoute{name: "signing-keys", fn: h.deleteKey(s[2])}
 			}
 		}
 		if len(s) >= 2 && (s[1] == "webhooks" || s[1] == "billing" || s[1] == "notifications") {
@@ -188,21 +209,21 @@ func (h *Handler) routeAPI(r *http.Request, s []string) *route {
 		}
 		return nil
 	case "validate-yaml":
-		return &route{name: "validate-yaml", fn: h.validateYAML}
+		return &apiRoute{name: "validate-yaml", fn: h.validateYAML}
 	case "agent-harnesses":
-		return &route{name: "agent-harnesses", fn: func(w http.ResponseWriter, r *http.Request) error {
+		return &apiRoute{name: "agent-harnesses", fn: func(w http.ResponseWriter, r *http.Request) error {
 			server.WriteJSON(w, r, http.StatusOK, map[string]any{"standardEnvVars": []string{}, "harnesses": map[string]any{}})
 			return nil
 		}}
 	case "telemetry":
-		return &route{name: "telemetry", fn: func(w http.ResponseWriter, r *http.Request) error {
+		return &apiRoute{name: "telemetry", fn: func(w http.ResponseWriter, r *http.Request) error {
 			w.WriteHeader(http.StatusOK)
 			return nil
 		}}
 	case "lfs":
 		return h.routeLFSTransfer(r, s[1:])
 	case "spaces", "kernels":
-		return &route{name: "unsupported", fn: func(http.ResponseWriter, *http.Request) error {
+		return &apiRoute{name: "unsupported", fn: func(http.ResponseWriter, *http.Request) error {
 			return &hub.Error{Kind: hub.ErrUnsupported, Msg: "Spaces and kernels are not supported by this hub"}
 		}}
 	}
@@ -215,20 +236,19 @@ func (h *Handler) routeAPI(r *http.Request, s []string) *route {
 	}
 	if len(s) == 1 {
 		if m == http.MethodGet || m == http.MethodHead {
-			return &route{name: "list", fn: h.listRepos(typ)}
+			return &apiRoute{name: "list", fn: h.listRepos(typ)}
 		}
 		return nil
 	}
-	ns, name, n, ok := server.RepoSegments(s[1:], hub.IsRouteKeyword, true)
-	if !ok {
+	if a.Repo == nil {
 		return nil
 	}
-	q := &req{ref: hub.RepoRef{Type: typ, Namespace: ns, Name: name}, rest: s[1+n:], nsIndex: 2, idSegs: n}
+	q := reqOf(a.Repo)
 	rt := h.routeRepoAPI(r, q)
 	if rt == nil && hub.IsRouteKeyword(firstOr(q.rest, "")) {
 		// A known route word with a method or arguments it does not take:
 		// the Hub's clients read JSON errors, not a bare router 404.
-		rt = &route{name: "notfound", fn: func(http.ResponseWriter, *http.Request) error {
+		rt = &apiRoute{name: "notfound", fn: func(http.ResponseWriter, *http.Request) error {
 			return &hub.Error{Kind: hub.ErrNotFound, Msg: "Not found: " + r.Method + " " + r.URL.Path}
 		}}
 	}
@@ -246,8 +266,8 @@ var notYet = map[string]bool{
 	"inference-endpoints": true, "webhooks": true, "resolve-cache": true,
 }
 
-func unsupported(msg string) *route {
-	return &route{name: "unsupported", fn: func(http.ResponseWriter, *http.Request) error {
+func unsupported(msg string) *apiRoute {
+	return &apiRoute{name: "unsupported", fn: func(http.ResponseWriter, *http.Request) error {
 		return &hub.Error{Kind: hub.ErrUnsupported, Msg: msg}
 	}}
 }
@@ -259,51 +279,51 @@ func firstOr(s []string, def string) string {
 	return s[0]
 }
 
-func (h *Handler) routeRepoAPI(r *http.Request, q *req) *route {
+func (h *Handler) routeRepoAPI(r *http.Request, q *req) *apiRoute {
 	m := r.Method
 	get := m == http.MethodGet || m == http.MethodHead
 	if len(q.rest) == 0 {
 		if get {
-			return &route{name: "info", fn: h.info(q, "")}
+			return &apiRoute{name: "info", fn: h.info(q, "")}
 		}
 		return nil
 	}
 	kw, rest := q.rest[0], q.rest[1:]
 	switch {
 	case kw == "revision" && get && len(rest) >= 1:
-		return &route{name: "info", fn: h.info(q, joinRev(rest))}
+		return &apiRoute{name: "info", fn: h.info(q, joinRev(rest))}
 	case kw == "tree" && get && len(rest) >= 1:
-		return &route{name: "tree", fn: h.tree(q, rest)}
+		return &apiRoute{name: "tree", fn: h.tree(q, rest)}
 	case kw == "paths-info" && m == http.MethodPost && len(rest) >= 1:
 		// Authorised by the handler before the body, with the revision.
-		return &route{name: "paths-info", fn: h.pathsInfo(q, joinRev(rest))}
+		return &apiRoute{name: "paths-info", fn: h.pathsInfo(q, joinRev(rest))}
 	case kw == "refs" && get && len(rest) == 0:
-		return &route{name: "refs", fn: h.refs(q)}
+		return &apiRoute{name: "refs", fn: h.refs(q)}
 	case kw == "commits" && get && len(rest) >= 1:
-		return &route{name: "commits", fn: h.commits(q, rest)}
+		return &apiRoute{name: "commits", fn: h.commits(q, rest)}
 	case kw == "preupload" && m == http.MethodPost && len(rest) >= 1:
-		return &route{name: "preupload", fn: h.preupload(q, joinRev(rest)), first: act(hub.WriteContent)}
+		return &apiRoute{name: "preupload", fn: h.preupload(q, joinRev(rest)), first: act(hub.WriteContent)}
 	case kw == "commit" && m == http.MethodPost && len(rest) >= 1:
-		return &route{name: "commit", fn: h.commit(q, joinRev(rest)), first: act(hub.WriteContent)}
+		return &apiRoute{name: "commit", fn: h.commit(q, joinRev(rest)), first: act(hub.WriteContent)}
 	case kw == "branch" && len(rest) >= 1 && (m == http.MethodPost || m == http.MethodDelete):
-		return &route{name: "branch", fn: h.branch(q, joinRev(rest)), first: act(hub.WriteContent)}
+		return &apiRoute{name: "branch", fn: h.branch(q, joinRev(rest)), first: act(hub.WriteContent)}
 	case kw == "tag" && len(rest) >= 1 && (m == http.MethodPost || m == http.MethodDelete):
-		return &route{name: "tag", fn: h.tag(q, joinRev(rest)), first: act(hub.WriteContent)}
+		return &apiRoute{name: "tag", fn: h.tag(q, joinRev(rest)), first: act(hub.WriteContent)}
 	case kw == "settings" && m == http.MethodPut && len(rest) == 0:
-		return &route{name: "settings", fn: h.settings(q), first: act(hub.Manage)}
+		return &apiRoute{name: "settings", fn: h.settings(q), first: act(hub.Manage)}
 	case kw == "auth-check" && get && len(rest) <= 1:
 		write := len(rest) == 1 && rest[0] == "write"
-		return &route{name: "auth-check", fn: h.authCheck(q, write)}
+		return &apiRoute{name: "auth-check", fn: h.authCheck(q, write)}
 	case kw == "super-squash" && m == http.MethodPost && len(rest) >= 1:
-		return &route{name: "super-squash", fn: h.superSquash(q, joinRev(rest)), first: act(hub.WriteContent)}
+		return &apiRoute{name: "super-squash", fn: h.superSquash(q, joinRev(rest)), first: act(hub.WriteContent)}
 	case kw == "like" && len(rest) == 0 && (m == http.MethodPost || m == http.MethodDelete):
-		return &route{name: "like", fn: h.like(q, m == http.MethodPost), first: act(hub.ReadMeta)}
+		return &apiRoute{name: "like", fn: h.like(q, m == http.MethodPost), first: act(hub.ReadMeta)}
 	case kw == "likers" && get && len(rest) == 0:
-		return &route{name: "likers", fn: h.likers(q)}
+		return &apiRoute{name: "likers", fn: h.likers(q)}
 	case kw == "lineage" && get && len(rest) == 0:
-		return &route{name: "lineage", fn: h.lineage(q)}
+		return &apiRoute{name: "lineage", fn: h.lineage(q)}
 	case (kw == "xet-read-token" || kw == "xet-write-token") && get:
-		return &route{name: kw, fn: h.xetToken(q, rest, kw == "xet-write-token")}
+		return &apiRoute{name: kw, fn: h.xetToken(q, rest, kw == "xet-write-token")}
 	case kw == "discussions":
 		return unsupported("Discussions and pull-request pages are not supported by this hub yet (commits with create_pr=1 do create refs/pr/N)")
 	case kw == "user-access-request":
@@ -344,47 +364,23 @@ func joinPath(segs []string) (string, bool) {
 	return strings.Trim(strings.Join(parts, "/"), "/"), true
 }
 
-// routeWeb matches the non-/api routes of this package: downloads and the
-// LFS batch endpoint, for models (/ns/name/…) and datasets
-// (/datasets/ns/name/…).
-func (h *Handler) routeWeb(r *http.Request, s []string) *route {
-	typ := hub.TypeModel
-	start := 0
-	switch s[0] {
-	case "datasets":
-		typ, start = hub.TypeDataset, 1
-	case "models":
-		start = 1 // /models/ns/name is accepted as an alias
-	case "spaces":
-		return nil
+// routeFile matches the non-/api routes of this package: downloads and
+// the LFS endpoints, for models (/ns/name/…) and datasets
+// (/datasets/ns/name/…), as the route table gave them.
+func (h *Handler) routeFile(r *http.Request, rp *route.Repo) *apiRoute {
+	q := reqOf(rp)
+	if len(q.rest) >= 3 && q.rest[0] == "info" && q.rest[1] == "lfs" {
+		return h.routeLFS(r, q, q.rest[2:])
 	}
-	s = s[start:]
-	// A canonical id ("gpt2") is followed by a keyword: resolve, raw, or
-	// info after "gpt2.git".
-	ns, name, n, ok := server.RepoSegments(s, hub.IsRouteKeyword, false)
-	if !ok || len(s) < n+1 {
-		return nil
-	}
-	q := &req{ref: hub.RepoRef{Type: typ, Namespace: ns, Name: name}, rest: s[n:], nsIndex: start, idSegs: n}
-	m := r.Method
-	get := m == http.MethodGet || m == http.MethodHead
-	if base, isGit := strings.CutSuffix(name, ".git"); isGit {
-		q.ref.Name = base
-		if len(q.rest) >= 3 && q.rest[0] == "info" && q.rest[1] == "lfs" {
-			return h.routeLFS(r, q, q.rest[2:])
-		}
+	if rp.Git || len(q.rest) < 2 {
 		return nil
 	}
 	switch q.rest[0] {
 	case "resolve", "raw":
-		if !get || len(q.rest) < 2 {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return nil
 		}
-		return &route{name: q.rest[0], fn: h.resolve(q, q.rest[0] == "raw"), q: q}
-	case "info":
-		if len(q.rest) >= 2 && q.rest[1] == "lfs" {
-			return h.routeLFS(r, q, q.rest[2:])
-		}
+		return &apiRoute{name: q.rest[0], fn: h.resolve(q, q.rest[0] == "raw"), q: q}
 	}
 	return nil
 }

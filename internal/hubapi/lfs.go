@@ -31,16 +31,16 @@ func writeLFSError(w http.ResponseWriter, r *http.Request, p server.Problem) {
 }
 
 // routeLFS matches /{repo}.git/info/lfs/… .
-func (h *Handler) routeLFS(r *http.Request, q *req, s []string) *route {
+func (h *Handler) routeLFS(r *http.Request, q *req, s []string) *apiRoute {
 	switch {
 	case len(s) == 2 && s[0] == "objects" && s[1] == "batch" && r.Method == http.MethodPost:
 		// The operation is in the body: visibility first, then the hub
 		// decides on upload or download.
-		return &route{name: "lfs-batch", fn: h.lfsBatch(q), render: writeLFSError, q: q, first: act(hub.ReadMeta)}
+		return &apiRoute{name: "lfs-batch", fn: h.lfsBatch(q), render: writeLFSError, q: q, first: act(hub.ReadMeta)}
 	case len(s) == 1 && s[0] == "verify" && r.Method == http.MethodPost:
-		return &route{name: "lfs-verify", fn: h.lfsVerify(q), render: writeLFSError, q: q, first: act(hub.WriteContent)}
+		return &apiRoute{name: "lfs-verify", fn: h.lfsVerify(q), render: writeLFSError, q: q, first: act(hub.WriteContent)}
 	case len(s) >= 1 && s[0] == "locks":
-		return &route{name: "lfs-locks", fn: h.lfsLocks(s[1:]), render: writeLFSError}
+		return &apiRoute{name: "lfs-locks", fn: h.lfsLocks(s[1:]), render: writeLFSError}
 	}
 	return nil
 }
@@ -152,14 +152,14 @@ func (h *Handler) lfsVerify(q *req) server.HandlerFunc {
 }
 
 // routeLFSTransfer matches the signed transfer URLs /api/lfs/{kind}/{token}[/{n}].
-func (h *Handler) routeLFSTransfer(r *http.Request, s []string) *route {
+func (h *Handler) routeLFSTransfer(r *http.Request, s []string) *apiRoute {
 	if len(s) < 2 {
 		return nil
 	}
 	token := s[1]
 	switch {
 	case s[0] == "upload" && len(s) == 2 && r.Method == http.MethodPut:
-		return &route{name: "lfs-upload", render: writeLFSError, fn: func(w http.ResponseWriter, r *http.Request) error {
+		return &apiRoute{name: "lfs-upload", render: writeLFSError, fn: func(w http.ResponseWriter, r *http.Request) error {
 			if err := h.hub.UploadLFS(r.Context(), token, r.ContentLength, r.Body); err != nil {
 				return err
 			}
@@ -171,7 +171,7 @@ func (h *Handler) routeLFSTransfer(r *http.Request, s []string) *route {
 		if err != nil {
 			return nil
 		}
-		return &route{name: "lfs-part", render: writeLFSError, fn: func(w http.ResponseWriter, r *http.Request) error {
+		return &apiRoute{name: "lfs-part", render: writeLFSError, fn: func(w http.ResponseWriter, r *http.Request) error {
 			etag, err := h.hub.UploadLFSPart(r.Context(), token, n, r.ContentLength, r.Body)
 			if err != nil {
 				return err
@@ -181,7 +181,7 @@ func (h *Handler) routeLFSTransfer(r *http.Request, s []string) *route {
 			return nil
 		}}
 	case s[0] == "complete" && len(s) == 2 && r.Method == http.MethodPost:
-		return &route{name: "lfs-complete", render: writeLFSError, fn: func(w http.ResponseWriter, r *http.Request) error {
+		return &apiRoute{name: "lfs-complete", render: writeLFSError, fn: func(w http.ResponseWriter, r *http.Request) error {
 			var body wire.LFSCompletion
 			if err := decodeJSON(w, r, &body); err != nil {
 				return err
@@ -197,7 +197,7 @@ func (h *Handler) routeLFSTransfer(r *http.Request, s []string) *route {
 			return nil
 		}}
 	case s[0] == "download" && len(s) == 2 && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-		return &route{name: "lfs-download", render: writeLFSError, fn: func(w http.ResponseWriter, r *http.Request) error {
+		return &apiRoute{name: "lfs-download", render: writeLFSError, fn: func(w http.ResponseWriter, r *http.Request) error {
 			g, c, err := h.hub.OpenLFSDownload(r.Context(), token, !h.cfg.ProxyDownloads)
 			if err != nil {
 				return err

@@ -49,7 +49,7 @@ func (h *Handler) orgItem(r *http.Request, m *hub.Member) map[string]any {
 	return item
 }
 
-func (h *Handler) routeAccounts(r *http.Request, s []string) *route {
+func (h *Handler) routeAccounts(r *http.Request, s []string) *apiRoute {
 	m := r.Method
 	get := m == http.MethodGet || m == http.MethodHead
 	if len(s) < 3 {
@@ -63,30 +63,30 @@ func (h *Handler) routeAccounts(r *http.Request, s []string) *route {
 	if s[0] == "users" {
 		switch {
 		case get && len(rest) == 1 && rest[0] == "overview":
-			return &route{name: "user-overview", fn: h.overview(name, false)}
+			return &apiRoute{name: "user-overview", fn: h.overview(name, false)}
 		case get && len(rest) == 1 && (rest[0] == "followers" || rest[0] == "following"):
-			return &route{name: "user-follows", fn: h.noFollows(name, false)}
+			return &apiRoute{name: "user-follows", fn: h.noFollows(name, false)}
 		}
 		return nil
 	}
 	switch {
 	case get && len(rest) == 1 && rest[0] == "overview":
-		return &route{name: "org-overview", fn: h.overview(name, true)}
+		return &apiRoute{name: "org-overview", fn: h.overview(name, true)}
 	case get && len(rest) == 1 && rest[0] == "members":
-		return &route{name: "org-members", fn: h.orgMembers(name)}
+		return &apiRoute{name: "org-members", fn: h.orgMembers(name)}
 	case get && len(rest) == 1 && rest[0] == "followers":
-		return &route{name: "org-follows", fn: h.noFollows(name, true)}
+		return &apiRoute{name: "org-follows", fn: h.noFollows(name, true)}
 	case get && len(rest) == 1 && rest[0] == "audit-log":
-		return &route{name: "audit-log", fn: h.auditLog(name)}
+		return &apiRoute{name: "audit-log", fn: h.auditLog(name)}
 	case m == http.MethodPut && len(rest) == 3 && rest[0] == "members" && rest[2] == "role":
 		user, ok := unescape(rest[1])
 		if ok {
-			return &route{name: "org-member-role", fn: h.setMemberRole(name, user)}
+			return &apiRoute{name: "org-member-role", fn: h.setMemberRole(name, user)}
 		}
 	case m == http.MethodDelete && len(rest) == 2 && rest[0] == "members":
 		user, ok := unescape(rest[1])
 		if ok {
-			return &route{name: "org-member-remove", fn: h.removeMember(name, user)}
+			return &apiRoute{name: "org-member-remove", fn: h.removeMember(name, user)}
 		}
 	}
 	return unsupported("This hub does not implement /api/organizations/…/" + rest[0] + " yet")
@@ -235,20 +235,20 @@ func (h *Handler) auditLog(org string) server.HandlerFunc {
 
 // ---- access requests (gated repositories)
 
-func (h *Handler) routeAccessRequests(r *http.Request, q *req, rest []string) *route {
+func (h *Handler) routeAccessRequests(r *http.Request, q *req, rest []string) *apiRoute {
 	m := r.Method
 	switch {
 	case (m == http.MethodGet || m == http.MethodHead) && len(rest) == 1:
 		switch rest[0] {
 		case hub.AccessPending, hub.AccessAccepted, hub.AccessRejected:
-			return &route{name: "access-requests", fn: h.listAccessRequests(q, rest[0])}
+			return &apiRoute{name: "access-requests", fn: h.listAccessRequests(q, rest[0])}
 		}
 	case m == http.MethodPost && len(rest) == 1 && rest[0] == "handle":
-		return &route{name: "access-handle", fn: h.handleAccessRequest(q), first: act(hub.Manage)}
+		return &apiRoute{name: "access-handle", fn: h.handleAccessRequest(q), first: act(hub.Manage)}
 	case m == http.MethodPost && len(rest) == 1 && rest[0] == "grant":
-		return &route{name: "access-grant", fn: h.grantAccess(q), first: act(hub.Manage)}
+		return &apiRoute{name: "access-grant", fn: h.grantAccess(q), first: act(hub.Manage)}
 	case m == http.MethodPost && len(rest) == 1 && rest[0] == "cancel":
-		return &route{name: "access-cancel", fn: h.withdrawAccess(q)}
+		return &apiRoute{name: "access-cancel", fn: h.withdrawAccess(q)}
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/agorahub/agora/internal/auth"
 	"github.com/agorahub/agora/internal/hub"
+	"github.com/agorahub/agora/internal/route"
 )
 
 // Config configures the HTTP server.
@@ -69,64 +70,50 @@ type Server struct {
 	metrics *metrics
 	mux     *http.ServeMux
 	routers []Router
+	owners  map[route.Owner]AddrRouter
 	limiter RateLimiter
 	limitM  *limitMetrics
 }
 
-// Router claims the requests of one handler package. Routing happens on
-// the escaped path split into segments (empty segments dropped), not
-// through http.ServeMux: the mux would redirect non-canonical paths (which
-// breaks POSTs and HEAD metadata requests) and its wildcards cannot express
-// the Hub's overlapping routes (PROTOCOL.md §7.3).
+// Router claims requests outside the route table (package route): the
+// handlers tests mount. Routers that are also AddrRouters answer the rows
+// of the table their owner holds instead.
 type Router interface {
-	// Route returns the handler for r, or nil if the package does not
+	// Route returns the handler for r, or nil if the router does not
 	// serve it. segs are the escaped path segments.
 	Route(r *http.Request, segs []string) http.Handler
 }
 
-// Mount adds routers, tried in order after the server's own endpoints.
-func (s *Server) Mount(rs ...Router) { s.routers = append(s.routers, rs...) }
+// AddrRouter answers the rows of the route table that Owner holds: the
+// server parses each request's path once through the table and asks the
+// owner of the row that matched, and only it, with the parsed address
+// (the repository id read once for every package).
+type AddrRouter interface {
+	Owner() route.Owner
+	// RouteAddr returns the handler for r, or nil (a 404) when the owner
+	// has no handler for it.
+	RouteAddr(r *http.Request, a *route.Addr) http.Handler
+}
+
+// Mount adds routers. An AddrRouter answers its owner's rows of the
+// route table; other routers are tried in order for what no mounted owner
+// answers.
+func (s *Server) Mount(rs ...Router) {
+	for _, r := range rs {
+		if ar, ok := r.(AddrRouter); ok {
+			if s.owners == nil {
+				s.owners = map[route.Owner]AddrRouter{}
+			}
+			s.owners[ar.Owner()] = ar
+			continue
+		}
+		s.routers = append(s.routers, r)
+	}
+}
 
 // Segments splits an escaped path into its non-empty segments (still
 // escaped: decode each with url.PathUnescape).
-func Segments(escapedPath string) []string {
-	parts := strings.Split(escapedPath, "/")
-	out := parts[:0]
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// RepoSegments reads a repository id at the start of segs (escaped path
-// segments): "namespace/name", or a canonical id without a namespace
-// ("gpt2") when the segment after it is a route keyword (isKeyword) or
-// when allowAlone and it is the last segment. It returns the decoded
-// namespace ("" for a canonical id) and name, and how many segments the id
-// used (1 or 2). Repository names equal to a keyword are refused at
-// creation, so the two readings never compete.
-func RepoSegments(segs []string, isKeyword func(string) bool, allowAlone bool) (namespace, name string, n int, ok bool) {
-	switch {
-	case len(segs) == 0:
-		return "", "", 0, false
-	case len(segs) == 1 && allowAlone, len(segs) >= 2 && isKeyword(segs[1]):
-		name, err := url.PathUnescape(segs[0])
-		if err != nil || name == "" {
-			return "", "", 0, false
-		}
-		return "", name, 1, true
-	case len(segs) >= 2:
-		ns, err1 := url.PathUnescape(segs[0])
-		name, err2 := url.PathUnescape(segs[1])
-		if err1 != nil || err2 != nil {
-			return "", "", 0, false
-		}
-		return ns, name, 2, true
-	}
-	return "", "", 0, false
-}
+func Segments(escapedPath string) []string { return route.Segments(escapedPath) }
 
 // MovedPath is r's path and query with the repository segments (n of
 // them from index: a namespace and a name, or a canonical name alone)
@@ -156,11 +143,18 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
-	segs := Segments(r.URL.EscapedPath())
-	for _, rt := range s.routers {
-		if h := rt.Route(r, segs); h != nil {
+	a := route.Parse(r.Method, r.URL.EscapedPath())
+	if ar, ok := s.owners[a.Owner]; ok {
+		if h := ar.RouteAddr(r, &a); h != nil {
 			h.ServeHTTP(w, r)
 			return
+		}
+	} else {
+		for _, rt := range s.routers {
+			if h := rt.Route(r, a.Segs); h != nil {
+				h.ServeHTTP(w, r)
+				return
+			}
 		}
 	}
 	SetRoute(r, "notfound")

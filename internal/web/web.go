@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/agorahub/agora/internal/hub"
+	"github.com/agorahub/agora/internal/route"
 	"github.com/agorahub/agora/internal/server"
 	"github.com/agorahub/agora/internal/sso"
 )
@@ -114,8 +115,8 @@ func (v *visit) csrf(h *Handler) string {
 // pageFunc is a page handler: parse, call the hub, render.
 type pageFunc func(w http.ResponseWriter, r *http.Request, v *visit) error
 
-// route is a matched request.
-type route struct {
+// webRoute is a matched request.
+type webRoute struct {
 	name string
 	fn   pageFunc
 	repo *repoAddr // the repository addressed, if any
@@ -134,16 +135,32 @@ type repoAddr struct {
 	rest    []string // escaped segments after the repository
 }
 
-// Route implements server.Router.
-func (h *Handler) Route(r *http.Request, segs []string) http.Handler {
+// Owner implements server.AddrRouter: the rows of the route table this
+// package answers (pages, static files, and what no other package
+// answers).
+func (h *Handler) Owner() route.Owner { return route.Web }
+
+// RouteAddr implements server.AddrRouter.
+func (h *Handler) RouteAddr(r *http.Request, a *route.Addr) http.Handler {
+	segs := a.Segs
 	if len(segs) == 2 && segs[0] == "static" && isGet(r) {
 		return h.serveStatic(segs[1])
 	}
-	rt := h.match(r, segs)
+	rt := h.match(r, a)
 	if rt == nil {
 		return nil
 	}
 	return h.handler(*rt)
+}
+
+// Route implements server.Router for the requests the route table gives
+// this package (servers dispatch through RouteAddr).
+func (h *Handler) Route(r *http.Request, segs []string) http.Handler {
+	a := route.Parse(r.Method, r.URL.EscapedPath())
+	if a.Owner != route.Web {
+		return nil
+	}
+	return h.RouteAddr(r, &a)
 }
 
 func isGet(r *http.Request) bool { return r.Method == http.MethodGet || r.Method == http.MethodHead }
@@ -153,11 +170,12 @@ func unescape(seg string) (string, bool) {
 	return s, err == nil
 }
 
-func (h *Handler) match(r *http.Request, s []string) *route {
+func (h *Handler) match(r *http.Request, addr *route.Addr) *webRoute {
+	s := addr.Segs
 	get, post := isGet(r), r.Method == http.MethodPost
 	if len(s) == 0 {
 		if get {
-			return &route{name: "home", fn: h.home}
+			return &webRoute{name: "home", fn: h.home}
 		}
 		return nil
 	}
@@ -170,20 +188,20 @@ func (h *Handler) match(r *http.Request, s []string) *route {
 			if s[0] == "datasets" {
 				typ = hub.TypeDataset
 			}
-			return &route{name: "list", fn: h.list(typ)}
+			return &webRoute{name: "list", fn: h.list(typ)}
 		}
 	case "login":
 		if len(s) == 1 && get {
-			return &route{name: "login", fn: h.loginForm}
+			return &webRoute{name: "login", fn: h.loginForm}
 		}
 		if len(s) == 1 && post {
-			return &route{name: "login", fn: h.login}
+			return &webRoute{name: "login", fn: h.login}
 		}
 		if len(s) == 2 && s[1] == "oidc" && get {
-			return &route{name: "sso", fn: h.ssoBegin}
+			return &webRoute{name: "sso", fn: h.ssoBegin}
 		}
 		if len(s) == 3 && s[1] == "oidc" && s[2] == "callback" && get {
-			return &route{name: "sso", fn: h.ssoCallback}
+			return &webRoute{name: "sso", fn: h.ssoCallback}
 		}
 	case "organizations":
 		if rt := h.matchOrg(r, s[1:]); rt != nil {
@@ -191,118 +209,110 @@ func (h *Handler) match(r *http.Request, s []string) *route {
 		}
 	case "admin":
 		if len(s) == 2 && s[1] == "audit-log" && get {
-			return &route{name: "audit", fn: h.siteAudit}
+			return &webRoute{name: "audit", fn: h.siteAudit}
 		}
 	case "logout":
 		if len(s) == 1 && post {
-			return &route{name: "logout", fn: h.logout}
+			return &webRoute{name: "logout", fn: h.logout}
 		}
 	case "new", "new-dataset":
 		if len(s) == 1 && get {
-			return &route{name: "new", fn: h.newForm(s[0] == "new-dataset")}
+			return &webRoute{name: "new", fn: h.newForm(s[0] == "new-dataset")}
 		}
 		if len(s) == 1 && post {
-			return &route{name: "new", fn: h.createRepo}
+			return &webRoute{name: "new", fn: h.createRepo}
 		}
 	case "settings":
 		switch {
 		case len(s) == 2 && s[1] == "tokens" && get:
-			return &route{name: "tokens", fn: h.tokens}
+			return &webRoute{name: "tokens", fn: h.tokens}
 		case len(s) == 2 && s[1] == "tokens" && post:
-			return &route{name: "tokens", fn: h.createToken}
+			return &webRoute{name: "tokens", fn: h.createToken}
 		case len(s) == 4 && s[1] == "tokens" && s[3] == "delete" && post:
 			id, err := strconv.ParseInt(s[2], 10, 64)
 			if err == nil {
-				return &route{name: "tokens", fn: h.revokeToken(id)}
+				return &webRoute{name: "tokens", fn: h.revokeToken(id)}
 			}
 		}
 	}
 	if len(s) == 1 && get {
 		if name, ok := unescape(s[0]); ok && hub.ValidNamespace(name) {
-			return &route{name: "user", fn: h.userPage(name)}
+			return &webRoute{name: "user", fn: h.userPage(name)}
 		}
 	}
-	typ, start := hub.TypeModel, 0
-	if s[0] == "datasets" {
-		typ, start = hub.TypeDataset, 1
-	}
-	if len(s)-start >= 2 {
-		ns, ok1 := unescape(s[start])
-		name, ok2 := unescape(s[start+1])
-		if ok1 && ok2 && hub.ValidNamespace(ns) && hub.ValidName(name) {
-			a := &repoAddr{ref: hub.RepoRef{Type: typ, Namespace: ns, Name: name}, nsIndex: start, rest: s[start+2:]}
-			if rt := h.matchRepo(r, a); rt != nil {
-				rt.repo = a
-				return rt
-			}
+	if rp := addr.Repo; rp != nil {
+		a := &repoAddr{ref: rp.Ref, nsIndex: rp.Index, rest: rp.Rest}
+		if rt := h.matchRepo(r, a); rt != nil {
+			rt.repo = a
+			return rt
 		}
 	}
 	// Whatever else a browser asks for gets the HTML 404 page, except the
 	// paths of git and the API, whose clients read other formats.
 	if get && wantsHTML(r) && !machinePath(s) {
-		return &route{name: "notfound", fn: func(http.ResponseWriter, *http.Request, *visit) error {
+		return &webRoute{name: "notfound", fn: func(http.ResponseWriter, *http.Request, *visit) error {
 			return &hub.Error{Kind: hub.ErrNotFound, Msg: "Page not found"}
 		}}
 	}
 	return nil
 }
 
-func (h *Handler) matchRepo(r *http.Request, a *repoAddr) *route {
+func (h *Handler) matchRepo(r *http.Request, a *repoAddr) *webRoute {
 	get, post := isGet(r), r.Method == http.MethodPost
 	rest := a.rest
 	if len(rest) == 0 {
 		if get {
-			return &route{name: "repo", fn: h.repoPage(a)}
+			return &webRoute{name: "repo", fn: h.repoPage(a)}
 		}
 		return nil
 	}
 	switch rest[0] {
 	case "tree":
 		if get {
-			return &route{name: "tree", fn: h.treePage(a)}
+			return &webRoute{name: "tree", fn: h.treePage(a)}
 		}
 	case "blob":
 		if get && len(rest) >= 3 {
-			return &route{name: "blob", fn: h.blobPage(a)}
+			return &webRoute{name: "blob", fn: h.blobPage(a)}
 		}
 	case "commits":
 		if get && len(rest) <= 2 {
-			return &route{name: "commits", fn: h.commitsPage(a)}
+			return &webRoute{name: "commits", fn: h.commitsPage(a)}
 		}
 	case "commit":
 		if get && len(rest) == 2 {
-			return &route{name: "commit", fn: h.commitPage(a)}
+			return &webRoute{name: "commit", fn: h.commitPage(a)}
 		}
 	case "settings":
 		if len(rest) == 1 && get {
-			return &route{name: "settings", fn: h.settingsPage(a)}
+			return &webRoute{name: "settings", fn: h.settingsPage(a)}
 		}
 		if len(rest) == 1 && post {
-			return &route{name: "settings", fn: h.updateSettings(a)}
+			return &webRoute{name: "settings", fn: h.updateSettings(a)}
 		}
 		if len(rest) == 2 && rest[1] == "access-requests" && get {
-			return &route{name: "access-requests", fn: h.accessRequests(a)}
+			return &webRoute{name: "access-requests", fn: h.accessRequests(a)}
 		}
 		if len(rest) == 2 && rest[1] == "access-requests" && post {
-			return &route{name: "access-requests", fn: h.handleAccessRequest(a)}
+			return &webRoute{name: "access-requests", fn: h.handleAccessRequest(a)}
 		}
 	case "ask-access":
 		if len(rest) == 1 && post {
-			return &route{name: "ask-access", fn: h.askAccess(a), bearer: true}
+			return &webRoute{name: "ask-access", fn: h.askAccess(a), bearer: true}
 		}
 	}
 	return nil
 }
 
 // matchOrg matches the organisation pages under /organizations/.
-func (h *Handler) matchOrg(r *http.Request, s []string) *route {
+func (h *Handler) matchOrg(r *http.Request, s []string) *webRoute {
 	get, post := isGet(r), r.Method == http.MethodPost
 	if len(s) == 1 && s[0] == "new" {
 		switch {
 		case get:
-			return &route{name: "org-new", fn: h.newOrgForm}
+			return &webRoute{name: "org-new", fn: h.newOrgForm}
 		case post:
-			return &route{name: "org-new", fn: h.createOrg}
+			return &webRoute{name: "org-new", fn: h.createOrg}
 		}
 		return nil
 	}
@@ -315,15 +325,15 @@ func (h *Handler) matchOrg(r *http.Request, s []string) *route {
 	}
 	switch {
 	case s[2] == "profile" && get:
-		return &route{name: "org-settings", fn: h.orgSettings(org)}
+		return &webRoute{name: "org-settings", fn: h.orgSettings(org)}
 	case s[2] == "profile" && post:
-		return &route{name: "org-settings", fn: h.updateOrg(org)}
+		return &webRoute{name: "org-settings", fn: h.updateOrg(org)}
 	case s[2] == "members" && get:
-		return &route{name: "org-members", fn: h.orgMembers(org)}
+		return &webRoute{name: "org-members", fn: h.orgMembers(org)}
 	case s[2] == "members" && post:
-		return &route{name: "org-members", fn: h.changeMembers(org)}
+		return &webRoute{name: "org-members", fn: h.changeMembers(org)}
 	case s[2] == "audit-log" && get:
-		return &route{name: "audit", fn: h.orgAudit(org)}
+		return &webRoute{name: "audit", fn: h.orgAudit(org)}
 	}
 	return nil
 }
@@ -375,7 +385,7 @@ func machinePath(s []string) bool {
 
 // handler adapts a route: the session cookie becomes an identity, POSTs
 // must carry a valid CSRF token, errors render as the HTML error page.
-func (h *Handler) handler(rt route) http.Handler {
+func (h *Handler) handler(rt webRoute) http.Handler {
 	inner := h.srv.Adapt(h.renderProblem, func(w http.ResponseWriter, r *http.Request) error {
 		v := h.visitOf(r)
 		if r.Method == http.MethodPost {

@@ -14,12 +14,13 @@ import (
 	"strings"
 
 	"github.com/agorahub/agora/internal/auth"
+	"github.com/agorahub/agora/internal/route"
 	"github.com/agorahub/agora/internal/server"
 	"github.com/agorahub/agora/internal/xet/cas"
 )
 
 // DefaultPrefix is where the CAS routes live under the hub's URL.
-const DefaultPrefix = "/cas"
+const DefaultPrefix = "/" + route.CASPrefix
 
 // Config holds the API's settings.
 type Config struct {

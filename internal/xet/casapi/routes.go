@@ -3,7 +3,16 @@ package casapi
 import (
 	"net/http"
 	"net/url"
+
+	"github.com/agorahub/agora/internal/route"
 )
+
+// Owner implements server.AddrRouter: the CAS rows of the route table
+// (everything under route.CASPrefix, and POST /v1/telemetry).
+func (h *Handler) Owner() route.Owner { return route.CAS }
+
+// RouteAddr implements server.AddrRouter.
+func (h *Handler) RouteAddr(r *http.Request, a *route.Addr) http.Handler { return h.Route(r, a.Segs) }
 
 // Route implements server.Router. Under the prefix it claims every path:
 // hf_xet detects the v2 routes by their 404 (or 501), so unknown paths,

@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,31 +82,39 @@ func (o *ops) ClaimScans(ctx context.Context, n int, lease time.Duration) ([]met
 	// (lease_until = 0) come out of the index in enqueued_at order, where
 	// one range over lease_until sorted the whole backlog for every claim
 	// (a push of 10,000 files kept a core busy for minutes).
-	var cands []meta.ScanJob
-	for _, where := range []string{`lease_until = 0`, `lease_until > 0 AND lease_until < $1`} {
-		rows, err := o.q.QueryContext(ctx, `SELECT key, repo_id, path, size, enqueued_at FROM scan_queue WHERE `+where+`
-			ORDER BY enqueued_at LIMIT `+strconv.Itoa(n), now)
+	type cand struct {
+		j  meta.ScanJob
+		at int64
+	}
+	var cands []cand
+	for _, w := range []struct {
+		cond string
+		arg  int64
+	}{{`lease_until = $1`, 0}, {`lease_until > 0 AND lease_until < $1`, now}} {
+		rows, err := o.q.QueryContext(ctx, `SELECT key, repo_id, path, size, enqueued_at FROM scan_queue WHERE `+w.cond+`
+			ORDER BY enqueued_at LIMIT `+strconv.Itoa(n), w.arg)
 		if err != nil {
 			return nil, fmt.Errorf("claim scans: %w", err)
 		}
 		for rows.Next() {
-			var j meta.ScanJob
-			if err := rows.Scan(&j.Key, &j.RepoID, &j.Path, &j.Size, &j.EnqueuedAt); err != nil {
+			var c cand
+			if err := rows.Scan(&c.j.Key, &c.j.RepoID, &c.j.Path, &c.j.Size, &c.at); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("claim scans: %w", err)
 			}
-			cands = append(cands, j)
+			cands = append(cands, c)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("claim scans: %w", err)
 		}
 	}
-	slices.SortStableFunc(cands, func(a, b meta.ScanJob) int { return cmp.Compare(a.EnqueuedAt, b.EnqueuedAt) })
+	slices.SortStableFunc(cands, func(a, b cand) int { return cmp.Compare(a.at, b.at) })
 	cands = cands[:min(n, len(cands))]
 	var out []meta.ScanJob
 	until := ms(time.Now().Add(lease))
-	for _, j := range cands {
+	for _, c := range cands {
+		j := c.j
 		// The condition is re-checked under the row lock: of two workers
 		// racing for a job, exactly one updates it.
 		res, err := o.q.ExecContext(ctx, `UPDATE scan_queue SET lease_until = $1 WHERE key = $2 AND lease_until < $3`, until, j.Key, now)

@@ -516,7 +516,7 @@ func (o *ops) Redirect(ctx context.Context, typ, namespace, name string) (int64,
 type keyed struct {
 	id  gitobj.ID
 	obj gitobj.Object
-	z   []byte // obj.Data compressed (packed.go)
+	z   []byte // obj.Data compressed, or nil to store it whole (packed.go)
 }
 
 func (o *ops) PutObjects(ctx context.Context, repoID int64, objs []gitobj.Object) error {
@@ -529,7 +529,7 @@ func (o *ops) PutObjects(ctx context.Context, repoID int64, objs []gitobj.Object
 	// the inserts only.
 	sorted := make([]keyed, len(objs))
 	for i, obj := range objs {
-		sorted[i] = keyed{obj.ID(), obj, deflate(obj.Data)}
+		sorted[i] = keyed{obj.ID(), obj, stored(obj)}
 	}
 	slices.SortFunc(sorted, func(a, b keyed) int { return bytes.Compare(a.id[:], b.id[:]) })
 	return o.inTx(ctx, func(o *ops) error {
@@ -543,9 +543,16 @@ func (o *ops) PutObjects(ctx context.Context, repoID int64, objs []gitobj.Object
 					lfsSize = sql.NullInt64{Int64: p.Size, Valid: true}
 				}
 			}
+			data, z := k.z, 1
+			if data == nil {
+				data, z = obj.Data, 0
+				if data == nil {
+					data = []byte{}
+				}
+			}
 			if _, err := o.q.ExecContext(ctx, `INSERT INTO objects (repo_id, oid, kind, size, lfs_oid, lfs_size, data, zlib)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT (repo_id, oid) DO NOTHING`,
-				repoID, id[:], int(obj.Kind), len(obj.Data), lfsOID, lfsSize, k.z); err != nil {
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (repo_id, oid) DO NOTHING`,
+				repoID, id[:], int(obj.Kind), len(obj.Data), lfsOID, lfsSize, data, z); err != nil {
 				return fmt.Errorf("put object %s: %w", id, err)
 			}
 		}
