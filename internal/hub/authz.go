@@ -285,6 +285,14 @@ func (c *repoRowCache) put(k repoRowKey, r *meta.Repo, gen uint64) {
 // settings, name, counters, modification time, or deleted it). Writes are
 // rare next to reads, so dropping all is simpler than finding the keys a
 // rename or deletion touched, and as cheap.
+// wrote drops what this replica keeps of rows a write may have changed, so
+// the writer reads its own write; other replicas see it within the caches'
+// second.
+func (s *Service) wrote() {
+	s.repoRows.forget()
+	s.children.forget()
+}
+
 func (c *repoRowCache) forget() {
 	c.mu.Lock()
 	c.gen++

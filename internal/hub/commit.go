@@ -449,7 +449,7 @@ type change struct {
 // written), the derived metadata of the default branch, the scan jobs and
 // the repository's modification time.
 func (s *Service) land(ctx context.Context, c change) error {
-	defer s.repoRows.forget()
+	defer s.wrote()
 	return s.meta.InTx(ctx, func(tx meta.Tx) error {
 		if err := tx.PutObjects(ctx, c.repo, c.objects); err != nil {
 			return err

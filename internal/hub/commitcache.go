@@ -229,6 +229,14 @@ func (c *childCounts) get(k childKey) (int64, bool) {
 	return e.n, ok && time.Since(e.at) < childTTL
 }
 
+// forget drops every count: a write on this replica may change any
+// model's children, and its writer must read its own write.
+func (c *childCounts) forget() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
 func (c *childCounts) put(k childKey, n int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

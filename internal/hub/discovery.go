@@ -143,7 +143,7 @@ func (s *Service) SetLike(ctx context.Context, who *auth.Identity, ref RepoRef, 
 		}
 		return err
 	}
-	defer s.repoRows.forget() // the row counts likes
+	defer s.wrote() // the row counts likes
 	_, err = s.meta.SetLike(ctx, who.User.ID, r.ID, on)
 	return err
 }
@@ -389,5 +389,6 @@ func (s *Service) reindexOne(ctx context.Context, r *meta.Repo) error {
 	if err != nil {
 		return err
 	}
+	defer s.wrote()
 	return s.meta.PutRepoMeta(ctx, r.ID, m)
 }

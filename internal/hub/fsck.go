@@ -562,6 +562,7 @@ func (s *Service) rederive(ctx context.Context, r *meta.Repo, refName string, he
 	if err != nil {
 		return false, err
 	}
+	defer s.wrote()
 	err = s.meta.InTx(ctx, func(tx meta.Tx) error {
 		// Rewriting the ref with its own value locks it: a commit moving
 		// it waits for this transaction, then lands its own metadata.

@@ -112,6 +112,7 @@ func (s *Service) CreateRepo(ctx context.Context, who *auth.Identity, ref RepoRe
 	if jobs, err = s.pendingScans(ctx, jobs); err != nil {
 		return nil, err
 	}
+	defer s.wrote()
 	err = s.meta.InTx(ctx, func(tx meta.Tx) error {
 		if err := tx.CreateRepo(ctx, r); err != nil {
 			return err
@@ -152,7 +153,7 @@ func (s *Service) DeleteRepo(ctx context.Context, who *auth.Identity, ref RepoRe
 	if err != nil {
 		return err
 	}
-	defer s.repoRows.forget()
+	defer s.wrote()
 	if err := s.meta.DeleteRepo(ctx, r.ID); err != nil {
 		if errors.Is(err, meta.ErrNotFound) {
 			return repoNotFound()
@@ -180,7 +181,7 @@ func (s *Service) MoveRepo(ctx context.Context, who *auth.Identity, from, to Rep
 	if err := s.checkMove(ctx, who, r, to); err != nil {
 		return err
 	}
-	defer s.repoRows.forget()
+	defer s.wrote()
 	err = s.meta.RenameRepo(ctx, r.ID, to.Namespace, to.Name)
 	if errors.Is(err, meta.ErrConflict) {
 		return errorf(ErrConflict, "A %s repository called %s already exists", to.Type, to.FullName())
@@ -224,7 +225,7 @@ func (s *Service) UpdateSettings(ctx context.Context, who *auth.Identity, ref Re
 		r.AllowForcePush = *set.AllowForcePush
 	}
 	r.UpdatedAt = time.Now()
-	defer s.repoRows.forget()
+	defer s.wrote()
 	if err := s.meta.UpdateRepo(ctx, r); err != nil {
 		return nil, fmt.Errorf("update settings of %s: %w", ref.FullName(), err)
 	}

@@ -284,7 +284,7 @@ func (s *Service) checkRefNamespace(ctx context.Context, repoID int64, name stri
 
 func (s *Service) touch(ctx context.Context, r *meta.Repo) error {
 	r.UpdatedAt = time.Now()
-	defer s.repoRows.forget()
+	defer s.wrote()
 	if err := s.meta.UpdateRepo(ctx, r); err != nil {
 		return fmt.Errorf("update repo %s: %w", r.FullName(), err)
 	}
