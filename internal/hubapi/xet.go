@@ -340,6 +340,7 @@ func serveRangeWriter(w http.ResponseWriter, r *http.Request, rw rangeWriter, si
 	hd.Set("Content-Length", strconv.FormatInt(n, 10))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
+		defer server.CorkBody(r.Context(), n)()
 		rw.WriteRange(w, off, n) // an error here is the client gone, or a broken store the log shows
 	}
 	return true

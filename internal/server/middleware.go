@@ -90,11 +90,14 @@ func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !w.wrote {
 		w.status, w.wrote = http.StatusOK, true
 	}
+	uncork := func() {}
 	if !w.tuned {
 		w.tuned = true
 		sendingFile(w.conn, r)
+		uncork = corkFile(w.conn, r)
 	}
 	n, err := w.ResponseWriter.(io.ReaderFrom).ReadFrom(r)
+	uncork()
 	w.bytes += n
 	return n, err
 }

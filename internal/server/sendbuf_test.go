@@ -87,6 +87,60 @@ func TestLongFileInOneSendfile(t *testing.T) {
 	}
 }
 
+// TestFileGoesOutCorked: every piece of a file download is sent with the
+// socket corked (full segments, as nginx's tcp_nopush), and the socket is
+// uncorked once the body is out, so nothing of it is held back.
+func TestFileGoesOutCorked(t *testing.T) {
+	if !corkSupported {
+		t.Skip("no TCP_CORK on this system")
+	}
+	const size = 24 << 20
+	addr, rl := serveFileOverTCP(t, timeoutCfg, size)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i := range 2 { // the second response on the same connection too
+		fmt.Fprintf(c, "GET /file HTTP/1.1\r\nHost: hub\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("response %d: %v %v", i, resp, err)
+		}
+		if n, err := io.Copy(io.Discard, resp.Body); err != nil || n != size {
+			t.Fatalf("download %d: %d bytes, %v", i, n, err)
+		}
+		resp.Body.Close()
+		rl.mu.Lock()
+		last := rl.last
+		corked := append([]bool(nil), rl.corked...)
+		rl.mu.Unlock()
+		if len(corked) == 0 {
+			t.Fatal("the connection's ReadFrom was never called")
+		}
+		for j, on := range corked {
+			if !on {
+				t.Errorf("download %d: ReadFrom %d ran uncorked", i, j)
+			}
+		}
+		if corkOf(last) {
+			t.Errorf("download %d: the socket is still corked after the body", i)
+		}
+	}
+}
+
+// corkOf reads TCP_CORK of c.
+func corkOf(c *net.TCPConn) bool {
+	sc, err := c.SyscallConn()
+	if err != nil || !corkSupported {
+		return false
+	}
+	var v int
+	sc.Control(func(fd uintptr) { v, _ = getCork(fd) })
+	return v != 0
+}
+
 // lastSendBuffer reads SO_SNDBUF of the server side of the last accepted
 // connection.
 func lastSendBuffer(t *testing.T, rl *recordingListener) int {

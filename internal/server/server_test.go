@@ -630,8 +630,9 @@ func TestLimitAddr(t *testing.T) {
 // recordingConn records what the server hands the connection's ReadFrom.
 type recordingConn struct {
 	*net.TCPConn
-	mu   *sync.Mutex
-	seen *[]string
+	mu     *sync.Mutex
+	seen   *[]string
+	corked *[]bool // TCP_CORK at each ReadFrom, where the system has it
 }
 
 func (c *recordingConn) ReadFrom(r io.Reader) (int64, error) {
@@ -639,17 +640,20 @@ func (c *recordingConn) ReadFrom(r io.Reader) (int64, error) {
 	if lr, ok := r.(*io.LimitedReader); ok {
 		kind += fmt.Sprintf("(%T)", lr.R)
 	}
+	cork := corkOf(c.TCPConn)
 	c.mu.Lock()
 	*c.seen = append(*c.seen, kind)
+	*c.corked = append(*c.corked, cork)
 	c.mu.Unlock()
 	return c.TCPConn.ReadFrom(r)
 }
 
 type recordingListener struct {
 	net.Listener
-	mu   sync.Mutex
-	seen []string
-	last *net.TCPConn
+	mu     sync.Mutex
+	seen   []string
+	corked []bool
+	last   *net.TCPConn
 }
 
 func (l *recordingListener) Accept() (net.Conn, error) {
@@ -660,7 +664,7 @@ func (l *recordingListener) Accept() (net.Conn, error) {
 	l.mu.Lock()
 	l.last = c.(*net.TCPConn)
 	l.mu.Unlock()
-	return &recordingConn{TCPConn: c.(*net.TCPConn), mu: &l.mu, seen: &l.seen}, nil
+	return &recordingConn{TCPConn: c.(*net.TCPConn), mu: &l.mu, seen: &l.seen, corked: &l.corked}, nil
 }
 
 // TestDownloadKeepsSendfile: through every middleware (write deadlines,

@@ -210,6 +210,8 @@ func (w *progressWriter) ReadFrom(src io.Reader) (int64, error) {
 	if !ok {
 		return io.Copy(writerOnly{w}, src)
 	}
+	// The ramp's pieces too: each would end in a short segment.
+	defer corkFile(w.conn, src)()
 	outer, _ := src.(*io.LimitedReader)
 	inner := src
 	if outer != nil {
