@@ -85,9 +85,15 @@ func fileOf(c net.Conn, src io.Reader) (net.Conn, bool) {
 // sendingFile gives c the larger send buffer when the body comes from a
 // file (fileOf).
 func sendingFile(c net.Conn, src io.Reader) {
-	c, ok := fileOf(c, src)
-	if !ok {
-		return
+	if c, ok := fileOf(c, src); ok {
+		widen(c)
+	}
+}
+
+// widen gives c the larger send buffer, where the system allows it.
+func widen(c net.Conn) {
+	if cc, ok := c.(*cappedConn); ok {
+		c = cc.Conn
 	}
 	if size := fileSendBufferSize(); size > 0 {
 		if tc, ok := c.(interface{ SetWriteBuffer(int) error }); ok {
@@ -115,15 +121,20 @@ func corkFile(c net.Conn, src io.Reader) (uncork func()) {
 	return func() {}
 }
 
-// CorkBody corks the connection of a request whose handler writes a body
-// of n bytes in many pieces (a file rebuilt from Xet chunks, one
-// sendfile per chunk), as corkFile does for one ReadFrom; call the
-// returned func when the body is written.
+// CorkBody prepares the connection of a request whose handler writes a
+// body of n bytes in many pieces (a file rebuilt from Xet chunks, one
+// sendfile per ~64 KiB chunk): corked as corkFile does for one ReadFrom,
+// and with the larger send buffer, so that the many calls meet a full
+// buffer less often (plain resolve of a Xet file: 0.64x to 0.71x of an
+// LFS blob's throughput, bench/xet.sh). Call the returned func when the
+// body is written.
 func CorkBody(ctx context.Context, n int64) (uncork func()) {
 	if n < fileSendBufferMin {
 		return func() {}
 	}
-	return cork(connOf(ctx))
+	c := connOf(ctx)
+	widen(c)
+	return cork(c)
 }
 
 func cork(c net.Conn) (uncork func()) {

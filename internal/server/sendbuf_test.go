@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -197,5 +199,57 @@ func TestLongFileStalledClient(t *testing.T) {
 	n, err := io.Copy(io.Discard, resp.Body)
 	if err == nil && 32<<20+n == size {
 		t.Fatal("a client that stopped reading for 6 write idle timeouts got the whole file")
+	}
+}
+
+// TestCorkBody: a handler writing a large body in pieces has its
+// connection corked until it uncorks; a small body is left alone.
+func TestCorkBody(t *testing.T) {
+	if !corkSupported {
+		t.Skip("no TCP_CORK on this system")
+	}
+	s, err := New(testLogger(t), timeoutCfg, tokens{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := &recordingListener{Listener: ln}
+	corked := map[string][2]bool{} // during, after
+	var mu sync.Mutex
+	s.Mount(routes{"/body": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+		uncork := CorkBody(r.Context(), n)
+		rl.mu.Lock()
+		c := rl.last
+		rl.mu.Unlock()
+		during := corkOf(c)
+		w.Write(make([]byte, n))
+		uncork()
+		mu.Lock()
+		corked[r.URL.Query().Get("n")] = [2]bool{during, corkOf(c)}
+		mu.Unlock()
+	})})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { s.Run(ctx, rl); close(done) }()
+	defer func() { cancel(); <-done }()
+	for _, n := range []int{4 << 20, 1 << 10} {
+		resp, err := http.Get(fmt.Sprintf("http://%s/body?n=%d", ln.Addr(), n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := corked[strconv.Itoa(4<<20)]; got != [2]bool{true, false} {
+		t.Errorf("large body: corked during, after = %v, want true, false", got)
+	}
+	if got := corked[strconv.Itoa(1<<10)]; got != [2]bool{false, false} {
+		t.Errorf("small body: corked during, after = %v, want false, false", got)
 	}
 }
