@@ -32,8 +32,6 @@ dur=${1:-10s}
 conns=${2:-16}
 source "$root/bench/lib.sh" agora-meta-bench
 
-command -v nginx >/dev/null || NGINX=/usr/sbin/nginx
-NGINX=${NGINX:-nginx}
 command -v wrk >/dev/null || { echo "wrk not found (scripts/services.sh installs it)" >&2; exit 1; }
 
 echo "building agora..." >&2
@@ -97,26 +95,7 @@ curl -sf -X POST "$url/api/models/bench/bench/paths-info/main" -H 'Content-Type:
 curl -sf "$url/api/models/bench/bench/tree/main" -o "$work/static/tree.json"
 curl -sf "$url/bench/bench/resolve/main/config.json" -o "$work/static/config.json"
 
-nport=$(free_port)
-mkdir -p "$work/nginx/logs"
-userline=""
-[[ $(id -u) == 0 ]] && userline="user $(id -un) $(id -gn);" # workers must read our files
-cat >"$work/nginx/nginx.conf" <<EOF
-$userline
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on; tcp_nopush on; keepalive_requests 1000000;
-  default_type application/json;
-  server { listen 127.0.0.1:$nport; root $work/static; }
-}
-EOF
-"$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
-pids+=($!)
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$nport/" && break; sleep 0.1; done
+start_nginx "$work/static" 1 1024 'keepalive_requests 1000000; default_type application/json;'
 nurl="http://127.0.0.1:$nport"
 
 cat >"$work/post.lua" <<'EOF'

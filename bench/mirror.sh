@@ -18,8 +18,6 @@ size_mib=${1:-512}
 runs=${2:-3}
 source "$root/bench/lib.sh" agora-mirror-bench
 
-command -v nginx >/dev/null || NGINX=/usr/sbin/nginx
-NGINX=${NGINX:-nginx}
 
 echo "building agora..." >&2
 (cd "$root" && go build -o "$work/agora" ./cmd/agora)
@@ -67,25 +65,7 @@ for i in $(seq "$runs"); do
 done
 sleep 1 # the last fill links and accounts the object after the last byte
 
-nport=$(free_port)
-mkdir -p "$work/nginx/logs"
-userline=""
-[[ $(id -u) == 0 ]] && userline="user $(id -un) $(id -gn);"
-cat >"$work/nginx/nginx.conf" <<NGINX
-$userline
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  sendfile on; tcp_nopush on;
-  server { listen 127.0.0.1:$nport; root $work/mir/blobs/objects; }
-}
-NGINX
-"$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
-pids+=($!)
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$nport/" && break; sleep 0.1; done
+start_nginx "$work/mir/blobs/objects" 1 64
 blobpath="${oid:0:2}/${oid:2:2}/$oid"
 cat "$work/mir/blobs/objects/$blobpath" >/dev/null # warm the page cache for both
 warm=() ng=()

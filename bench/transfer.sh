@@ -35,9 +35,6 @@ runs=${2:-15}
 upruns=${UPLOAD_RUNS:-$runs}
 source "$root/bench/lib.sh" agora-transfer
 
-command -v nginx >/dev/null || NGINX=/usr/sbin/nginx
-NGINX=${NGINX:-nginx}
-
 largest=0
 for s in $sizes; do ((s > largest)) && largest=$s; done
 need=$((3 * largest + 512))
@@ -46,41 +43,9 @@ if (($(free_mib "$work") < need)); then
 	exit 1
 fi
 
-if [[ -n ${AGORA_BIN:-} ]]; then
-	cp "$AGORA_BIN" "$work/agora"
-else
-	echo "building agora..." >&2
-	(cd "$root" && go build -o "$work/agora" ./cmd/agora)
-fi
-port=$(free_port)
-url="http://127.0.0.1:$port"
-tok=$("$work/agora" user add bench --data "$work/data" | tail -1)
 # shellcheck disable=SC2086
-"$work/agora" serve --data "$work/data" --addr "127.0.0.1:$port" ${AGORA_FLAGS:-} 2>"$work/agora.log" &
-agora_pid=$!
-pids+=($agora_pid)
-for _ in $(seq 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.1; done
-curl -sf -X POST -H "Authorization: Bearer $tok" "$url/api/repos/create" -d '{"name":"bench","organization":"bench"}' >/dev/null
-
-nport=$(free_port)
-mkdir -p "$work/nginx/logs"
-userline=""
-[[ $(id -u) == 0 ]] && userline="user $(id -un) $(id -gn);" # workers must read our files
-cat >"$work/nginx/nginx.conf" <<EOF
-$userline
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  sendfile on; tcp_nopush on;
-  server { listen 127.0.0.1:$nport; root $work/data/blobs/objects; }
-}
-EOF
-"$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
-pids+=($!)
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$nport/" && break; sleep 0.1; done
+start_bench_hub ${AGORA_FLAGS:-}
+start_nginx "$work/data/blobs/objects" 1 64
 
 echo "date:    $(date -u +%FT%TZ)"
 echo "machine: $(nproc) cores, $(uname -r), load $(loadavg)"
