@@ -164,6 +164,10 @@ func (s *Service) LFSBatch(ctx context.Context, who *auth.Identity, ref RepoRef,
 	}
 	ttl := s.cfg.UploadURLTTL
 	exp := time.Now().Add(ttl).Unix()
+	fills, err := s.fillsOnDownload(ctx, r, op)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]LFSAction, 0, len(objects))
 	for _, o := range objects {
 		a := LFSAction{OID: o.OID, Size: o.Size}
@@ -189,6 +193,11 @@ func (s *Service) LFSBatch(ctx context.Context, who *auth.Identity, ref RepoRef,
 		known := err == nil
 		if err != nil && !errors.Is(err, meta.ErrNotFound) {
 			return nil, fmt.Errorf("lfs batch: %w", err)
+		}
+		if op == "download" && !known && fills && o.Size > 0 {
+			// Mirror hook: not cached yet, filled from the upstream when
+			// the URL is used (the fill checks the size and the hash).
+			size, known = o.Size, true
 		}
 		switch {
 		case op == "download" && !known:
@@ -364,43 +373,70 @@ func (s *Service) OpenLFSDownload(ctx context.Context, token string, redirect bo
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.recheckDownload(ctx, g); err != nil {
+	r, err := s.recheckDownload(ctx, g)
+	if err != nil {
 		return nil, nil, err
 	}
 	if _, err := s.meta.LFSObject(ctx, g.RepoID, g.OID); err != nil {
-		if errors.Is(err, meta.ErrNotFound) {
+		if !errors.Is(err, meta.ErrNotFound) {
+			return nil, nil, err
+		}
+		// A mirrored object not cached yet is filled by OpenContent's
+		// mirror hook.
+		fills, err := s.fillsOnDownload(ctx, r, "download")
+		if err != nil {
+			return nil, nil, err
+		}
+		if !fills {
 			return nil, nil, errorf(ErrEntryNotFound, "Object does not exist")
 		}
-		return nil, nil, err
 	}
-	r := &meta.Repo{ID: g.RepoID}
 	c, err := s.OpenContent(ctx, r, &Entry{Path: g.OID, LFS: &gitobj.Pointer{OID: g.OID, Size: g.Size}}, redirect, s.cfg.UploadURLTTL)
 	return g, c, err
 }
 
+// fillsOnDownload is the mirror hook of git-lfs downloads: it reports
+// whether objects of repository r the store does not hold are fetched
+// from r's upstream when asked for (r is a mirrored repository and
+// upstreams are configured), so that `git clone` of a mirror gets its LFS
+// files as /resolve does.
+func (s *Service) fillsOnDownload(ctx context.Context, r *meta.Repo, op string) (bool, error) {
+	if s.Mirror == nil || op != "download" {
+		return false, nil
+	}
+	_, err := s.meta.MirrorRepo(ctx, r.ID)
+	switch {
+	case errors.Is(err, meta.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("mirror of %s: %w", r.FullName(), err)
+	}
+	return true, nil
+}
+
 // recheckDownload authorises a download grant again at use, for the user
 // it was issued to, with today's repository state.
-func (s *Service) recheckDownload(ctx context.Context, g *Grant) error {
+func (s *Service) recheckDownload(ctx context.Context, g *Grant) (*meta.Repo, error) {
 	r, err := s.meta.RepoByID(ctx, g.RepoID)
 	if errors.Is(err, meta.ErrNotFound) {
-		return errorf(ErrEntryNotFound, "Object does not exist")
+		return nil, errorf(ErrEntryNotFound, "Object does not exist")
 	}
 	if err != nil {
-		return fmt.Errorf("download grant: %w", err)
+		return nil, fmt.Errorf("download grant: %w", err)
 	}
 	var who *auth.Identity
 	if g.User != 0 {
 		u, err := s.meta.UserByID(ctx, g.User)
 		if errors.Is(err, meta.ErrNotFound) {
-			return errorf(ErrForbidden, "Invalid or expired download URL: ask for a new one")
+			return nil, errorf(ErrForbidden, "Invalid or expired download URL: ask for a new one")
 		}
 		if err != nil {
-			return fmt.Errorf("download grant: %w", err)
+			return nil, fmt.Errorf("download grant: %w", err)
 		}
 		who = &auth.Identity{User: u, Role: meta.RoleRead}
 	}
 	if err := s.authorize(ctx, who, r, ReadContent); err != nil {
-		return errorf(ErrForbidden, "Invalid or expired download URL: ask for a new one")
+		return nil, errorf(ErrForbidden, "Invalid or expired download URL: ask for a new one")
 	}
-	return nil
+	return r, nil
 }
