@@ -285,19 +285,19 @@ func (c *repoRowCache) put(k repoRowKey, r *meta.Repo, gen uint64) {
 // settings, name, counters, modification time, or deleted it). Writes are
 // rare next to reads, so dropping all is simpler than finding the keys a
 // rename or deletion touched, and as cheap.
+func (c *repoRowCache) forget() {
+	c.mu.Lock()
+	c.gen++
+	c.m = nil
+	c.mu.Unlock()
+}
+
 // wrote drops what this replica keeps of rows a write may have changed, so
 // the writer reads its own write; other replicas see it within the caches'
 // second.
 func (s *Service) wrote() {
 	s.repoRows.forget()
 	s.children.forget()
-}
-
-func (c *repoRowCache) forget() {
-	c.mu.Lock()
-	c.gen++
-	c.m = nil
-	c.mu.Unlock()
 }
 
 // movedOrMirror answers for a name no repository holds: a redirect to the

@@ -164,9 +164,11 @@ func (s *Service) LFSBatch(ctx context.Context, who *auth.Identity, ref RepoRef,
 	}
 	ttl := s.cfg.UploadURLTTL
 	exp := time.Now().Add(ttl).Unix()
-	fills, err := s.fillsOnDownload(ctx, r, op)
-	if err != nil {
-		return nil, err
+	fills := false
+	if op == "download" {
+		if fills, err = s.fillsOnDownload(ctx, r); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]LFSAction, 0, len(objects))
 	for _, o := range objects {
@@ -194,7 +196,7 @@ func (s *Service) LFSBatch(ctx context.Context, who *auth.Identity, ref RepoRef,
 		if err != nil && !errors.Is(err, meta.ErrNotFound) {
 			return nil, fmt.Errorf("lfs batch: %w", err)
 		}
-		if op == "download" && !known && fills && o.Size > 0 {
+		if !known && fills && o.Size > 0 {
 			// Mirror hook: not cached yet, filled from the upstream when
 			// the URL is used (the fill checks the size and the hash).
 			size, known = o.Size, true
@@ -383,7 +385,7 @@ func (s *Service) OpenLFSDownload(ctx context.Context, token string, redirect bo
 		}
 		// A mirrored object not cached yet is filled by OpenContent's
 		// mirror hook.
-		fills, err := s.fillsOnDownload(ctx, r, "download")
+		fills, err := s.fillsOnDownload(ctx, r)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -400,8 +402,8 @@ func (s *Service) OpenLFSDownload(ctx context.Context, token string, redirect bo
 // from r's upstream when asked for (r is a mirrored repository and
 // upstreams are configured), so that `git clone` of a mirror gets its LFS
 // files as /resolve does.
-func (s *Service) fillsOnDownload(ctx context.Context, r *meta.Repo, op string) (bool, error) {
-	if s.Mirror == nil || op != "download" {
+func (s *Service) fillsOnDownload(ctx context.Context, r *meta.Repo) (bool, error) {
+	if s.Mirror == nil {
 		return false, nil
 	}
 	_, err := s.meta.MirrorRepo(ctx, r.ID)

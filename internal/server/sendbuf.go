@@ -60,50 +60,47 @@ func readSysctl(path string, i int) (int, bool) {
 	return n, err == nil
 }
 
-// fileOf returns the file a response body is read from, when src is one
-// (or a LimitedReader over one, as http.ServeContent passes it) of at
-// least fileSendBufferMin bytes, and the connection under c's wrapper.
-func fileOf(c net.Conn, src io.Reader) (net.Conn, bool) {
-	if c == nil {
-		return nil, false
-	}
+// fromFile reports whether a response body is read from a file: src is
+// one, or a LimitedReader over one (as http.ServeContent passes it) of at
+// least fileSendBufferMin bytes.
+func fromFile(src io.Reader) bool {
 	if lr, ok := src.(*io.LimitedReader); ok {
 		if lr.N < fileSendBufferMin {
-			return nil, false
+			return false
 		}
 		src = lr.R
 	}
-	if _, ok := src.(*os.File); !ok {
-		return nil, false
-	}
+	_, ok := src.(*os.File)
+	return ok
+}
+
+// unwrap returns the connection under the per-address cap's wrapper.
+func unwrap(c net.Conn) net.Conn {
 	if cc, ok := c.(*cappedConn); ok {
-		c = cc.Conn
+		return cc.Conn
 	}
-	return c, true
+	return c
 }
 
 // sendingFile gives c the larger send buffer when the body comes from a
-// file (fileOf).
+// file.
 func sendingFile(c net.Conn, src io.Reader) {
-	if c, ok := fileOf(c, src); ok {
+	if fromFile(src) {
 		widen(c)
 	}
 }
 
 // widen gives c the larger send buffer, where the system allows it.
 func widen(c net.Conn) {
-	if cc, ok := c.(*cappedConn); ok {
-		c = cc.Conn
-	}
 	if size := fileSendBufferSize(); size > 0 {
-		if tc, ok := c.(interface{ SetWriteBuffer(int) error }); ok {
+		if tc, ok := unwrap(c).(interface{ SetWriteBuffer(int) error }); ok {
 			tc.SetWriteBuffer(size)
 		}
 	}
 }
 
 // corkFile corks c (TCP_CORK, nginx's tcp_nopush) while a large body
-// goes out through ReadFrom: from a file (fileOf), or from another stream
+// goes out through ReadFrom: from a file (fromFile), or from another stream
 // of at least fileSendBufferMin bytes (an S3 object proxied). The headers
 // and the tail of every sendfile or splice call then leave in full
 // segments: with Go's default TCP_NODELAY each call's short tail was
@@ -112,10 +109,7 @@ func widen(c net.Conn) {
 // (bench/transfer.sh). The returned func uncorks, which sends what is
 // held; call it when the body's ReadFrom returns.
 func corkFile(c net.Conn, src io.Reader) (uncork func()) {
-	if lr, ok := src.(*io.LimitedReader); ok && lr.N >= fileSendBufferMin {
-		return cork(c)
-	}
-	if _, ok := fileOf(c, src); ok {
+	if lr, ok := src.(*io.LimitedReader); ok && lr.N >= fileSendBufferMin || fromFile(src) {
 		return cork(c)
 	}
 	return func() {}
@@ -139,10 +133,7 @@ func CorkBody(ctx context.Context, n int64) (uncork func()) {
 
 func cork(c net.Conn) (uncork func()) {
 	uncork = func() {}
-	if cc, ok := c.(*cappedConn); ok {
-		c = cc.Conn
-	}
-	sc, ok := c.(syscall.Conn)
+	sc, ok := unwrap(c).(syscall.Conn)
 	if !ok || !corkSupported {
 		return uncork
 	}
