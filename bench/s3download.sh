@@ -9,6 +9,9 @@
 #   redirect   agora's /resolve answering 302 to a presigned URL, followed
 #              (`curl -L`: both requests are in the time)
 #   proxied    agora's /resolve streaming the object itself (--blobs-proxy)
+#   nginx      nginx as a reverse proxy in front of the S3 server, fetching
+#              the same presigned URL (what a proxy in general costs on
+#              this machine: the reference for the proxied ratio)
 #   and, for resumes, direct and proxied with Range: bytes=HALF-.
 #
 # The order of the kinds rotates every run. Prints min / median / max MiB/s
@@ -70,6 +73,11 @@ pids+=($!)
 "$work/agora" serve --db "$db" --blobs "$blobs" --addr "127.0.0.1:$p2" --log-level warn --blobs-proxy ${AGORA_FLAGS:-} 2>"$work/a2.log" &
 proxy_pid=$!
 pids+=($proxy_pid)
+# nginx proxying to S3, buffered in memory (never to temp files), 1 MiB
+# buffers: the best plain configuration measured.
+s3host=${AGORA_TEST_S3_ENDPOINT#http://}
+np=$(free_port)
+start_nginx /nonexistent auto 1024 "server { listen 127.0.0.1:$np; location / { proxy_pass http://$s3host; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering on; proxy_buffer_size 1m; proxy_buffers 8 1m; proxy_busy_buffers_size 2m; proxy_max_temp_file_size 0; } }"
 for p in $p1 $p2; do for _ in $(seq 100); do curl -sf "http://127.0.0.1:$p/readyz" >/dev/null && break; sleep 0.1; done; done
 u1="http://127.0.0.1:$p1"
 curl -sf -X POST -H "Authorization: Bearer $tok" "$u1/api/repos/create" -d '{"name":"b","organization":"bench"}' >/dev/null
@@ -122,9 +130,9 @@ for size_mib in $sizes; do
 	echo "downloading: $runs rotations..." >&2
 	for i in $(seq "$runs"); do
 		direct=$(curl -sf -o /dev/null -w '%{redirect_url}' "$res")
-		kinds=(direct redirect proxied)
-		for j in 0 1 2; do
-			case ${kinds[$(((i + j) % 3))]} in
+		kinds=(direct redirect proxied nginx)
+		for j in 0 1 2 3; do
+			case ${kinds[$(((i + j) % 4))]} in
 			direct)
 				fetch direct "$direct"
 				fetch direct-range "$direct" -r "$half"
@@ -133,6 +141,10 @@ for size_mib in $sizes; do
 			proxied)
 				fetch proxied "$prx"
 				fetch proxied-range "$prx" -r "$half"
+				;;
+			nginx)
+				fetch nginx "http://127.0.0.1:$np/${direct#"$AGORA_TEST_S3_ENDPOINT"/}"
+				fetch nginx-range "http://127.0.0.1:$np/${direct#"$AGORA_TEST_S3_ENDPOINT"/}" -r "$half"
 				;;
 			esac
 		done
@@ -144,6 +156,7 @@ for size_mib in $sizes; do
 	echo "   MiB/s: min / median / max; ratio of medians [95 % bootstrap interval]"
 	python3 "$root/bench/ratio.py" "$samples" --goal 0.95 redirect/direct
 	python3 "$root/bench/ratio.py" "$samples" --goal 0.9 proxied/direct proxied-range/direct-range
+	python3 "$root/bench/ratio.py" "$samples" nginx/direct nginx-range/direct-range proxied/nginx
 	if [[ -n ${SAMPLES:-} ]]; then
 		mkdir -p "$SAMPLES"
 		cp "$samples" "$SAMPLES/s3-$size_mib.txt"

@@ -101,7 +101,7 @@ func widen(c net.Conn) {
 
 // corkFile corks c (TCP_CORK, nginx's tcp_nopush) while a large body
 // goes out through ReadFrom: from a file (fromFile), or from another stream
-// of at least fileSendBufferMin bytes (an S3 object proxied). The headers
+// of at least fileSendBufferMin bytes (as http.ServeContent copies). The headers
 // and the tail of every sendfile or splice call then leave in full
 // segments: with Go's default TCP_NODELAY each call's short tail was
 // pushed at once, and each EAGAIN round trip made one. On loopback that

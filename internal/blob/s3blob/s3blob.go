@@ -229,8 +229,8 @@ type file struct {
 	pos  int64
 	body io.ReadCloser
 
-	// A splice (stream.go) blocks in the kernel without a context: the
-	// end of the request that opened the file closes its connection.
+	// rawRange (stream.go) reads its own connection without a context:
+	// the end of the request that opened the file closes it.
 	stop        func() bool
 	mu          sync.Mutex
 	conn        net.Conn

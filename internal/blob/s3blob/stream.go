@@ -22,29 +22,35 @@ import (
 // --blobs-proxy). Through the SDK, http.ServeContent moved the object in
 // 32 KiB reads and writes, two copies through user space each, and on a
 // small machine the proxy's CPU was taken from the S3 server and the
-// client: 0.68× a direct GET. Two ways now:
+// client: 0.68x a direct GET. Now the object comes in one ranged GET and
+// goes out in pieces of up to 1 MiB, as they arrive:
 //
-//   - Over plain HTTP (an S3 server inside the cluster), the object is
-//     fetched with a presigned GET on a connection of our own and, once
-//     the response headers are read, spliced from that socket to the
-//     client's (net's TCPConn.ReadFrom of a TCPConn): no copy through
-//     user space at all.
-//   - Otherwise (TLS, an HTTP proxy, a caller's own HTTP client), one
-//     ranged GET through the SDK, copied in 1 MiB pieces: one copy through
-//     user space, few system calls.
+//   - over plain HTTP (an S3 server inside the cluster), on a connection
+//     of our own with a presigned URL, which skips the SDK's and the
+//     transport's layers;
+//   - otherwise (TLS, an HTTP proxy, a caller's own HTTP client), through
+//     the SDK.
 //
-// Several ranged GETs in parallel were measured too (4 × 4 MiB and
-// 4 × 1 MiB chunks, SeaweedFS on the same 2 cores): 0.76× and 0.39× the
+// Splicing the store's socket to the client's (no copy through user
+// space) was measured too, and is slower: the client then receives
+// segments made of the page fragments the store sent, and its own copy out
+// of them costs it about half as much again (curl: 0.33-0.47 s of system
+// time per GiB against 0.20-0.26 s), so on 2 cores a proxied GiB went at
+// 0.67x a direct GET with splice and goes at 0.83x with the copy, as fast
+// as nginx proxying the same GET (0.81x, docs/benchmarks.md).
+//
+// Several ranged GETs in parallel were measured too (4 x 4 MiB and
+// 4 x 1 MiB chunks, SeaweedFS on the same 2 cores): 0.76x and 0.39x the
 // single stream, since every GET costs the S3 server a lookup, so they are
 // not used.
 
-// copyBufSize is the piece the fallback reads whole before writing it.
+// copyBufSize is the largest piece read before it is written.
 const copyBufSize = 1 << 20
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 
-// rawGetTTL is the life of the presigned URL a splice starts from: it is
-// used at once.
+// rawGetTTL is the life of the presigned URL of a GET on a connection of
+// our own: it is used at once.
 const rawGetTTL = 5 * time.Minute
 
 // WriteRange writes n bytes of the object from off to w (hubapi's
@@ -57,7 +63,7 @@ func (f *file) WriteRange(w io.Writer, off, n int64) (int64, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	if written, err, handled := f.spliceRange(w, off, n); handled {
+	if written, err, handled := f.rawRange(w, off, n); handled {
 		return written, err
 	}
 	body, err := f.get(off, n)
@@ -65,11 +71,18 @@ func (f *file) WriteRange(w io.Writer, off, n int64) (int64, error) {
 		return 0, err
 	}
 	defer body.Close()
+	return f.pump(w, body, n)
+}
+
+// pump copies n bytes from r to w, each piece written as soon as it is
+// read: waiting to fill the buffer would stall the client while the store
+// sends, and the store while the client takes.
+func (f *file) pump(w io.Writer, r io.Reader, n int64) (int64, error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	var written int64
 	for written < n {
-		m, err := io.ReadFull(body, (*bp)[:min(int64(len(*bp)), n-written)])
+		m, err := r.Read((*bp)[:min(int64(len(*bp)), n-written)])
 		if m > 0 {
 			k, werr := w.Write((*bp)[:m])
 			written += int64(k)
@@ -77,20 +90,20 @@ func (f *file) WriteRange(w io.Writer, off, n int64) (int64, error) {
 				return written, werr
 			}
 		}
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				err = fmt.Errorf("s3: get %s: %w", f.key, io.ErrUnexpectedEOF)
+		if err != nil && written < n {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
 			}
-			return written, err
+			return written, fmt.Errorf("s3: get %s: %w", f.key, err)
 		}
 	}
 	return written, nil
 }
 
-// spliceRange is WriteRange over a connection of its own; handled is
-// false, with nothing written, when the store is not reached over plain
-// HTTP directly.
-func (f *file) spliceRange(w io.Writer, off, n int64) (written int64, err error, handled bool) {
+// rawRange is WriteRange over a connection of its own; handled is false,
+// with nothing written, when the store is not reached over plain HTTP
+// directly.
+func (f *file) rawRange(w io.Writer, off, n int64) (written int64, err error, handled bool) {
 	if f.s.o.HTTPClient != nil {
 		return 0, nil, false // the caller's client must see every request
 	}
@@ -135,28 +148,15 @@ func (f *file) spliceRange(w io.Writer, off, n int64) (written int64, err error,
 	if resp.StatusCode != http.StatusPartialContent || resp.ContentLength != n || len(resp.TransferEncoding) > 0 {
 		return 0, fmt.Errorf("s3: get %s bytes %d+%d: %s, %d bytes", f.key, off, n, resp.Status, resp.ContentLength), true
 	}
-	if k := min(int64(br.Buffered()), n); k > 0 {
-		p, _ := br.Peek(int(k))
-		m, err := w.Write(p)
-		written += int64(m)
-		if err != nil {
-			return written, err, true
-		}
-	}
-	// io.Copy hands the LimitedReader over the bare *net.TCPConn down the
-	// response writers' ReadFrom to the client connection's, which
-	// splices (TestSpliceRange checks the shape).
-	m, err := io.Copy(w, &io.LimitedReader{R: conn, N: n - written})
-	written += m
-	if err == nil && written < n {
-		err = fmt.Errorf("s3: get %s: %w", f.key, io.ErrUnexpectedEOF)
-	}
+	// The reader's buffer holds what came with the headers; once it is
+	// empty, reads of the whole piece go to the connection directly.
+	written, err = f.pump(w, br, n)
 	return written, err, true
 }
 
 var dialer = net.Dialer{Timeout: 30 * time.Second, KeepAlive: 15 * time.Second}
 
-// dial connects to the store for a splice, unless the request that opened
+// dial connects to the store for rawRange, unless the request that opened
 // the file has ended.
 func (f *file) dial(addr string) (net.Conn, error) {
 	c, err := dialer.Dial("tcp", addr)
