@@ -192,8 +192,9 @@ func (s *Service) repoHeadFor(ctx context.Context, who *auth.Identity, ref RepoR
 	}
 	read := a == access.ReadMeta || a == access.ReadContent
 	key := repoRowKey{ref.Type, meta.LowerName(ref.Namespace, ref.Name)}
+	ver, versioned := s.dataVersion()
 	if read {
-		if r, ok := s.repoRows.get(key); ok {
+		if r, ok := s.repoRows.get(key, ver, versioned); ok {
 			if err := s.authorize(ctx, who, r, a); err != nil {
 				return nil, branchHead{}, err
 			}
@@ -203,7 +204,7 @@ func (s *Service) repoHeadFor(ctx context.Context, who *auth.Identity, ref RepoR
 	gen := s.repoRows.generation()
 	r, h, err := s.meta.RepoWithHead(ctx, ref.Type, ref.Namespace, ref.Name)
 	if err == nil && read {
-		s.repoRows.put(key, r, gen)
+		s.repoRows.put(key, r, gen, ver, versioned)
 	}
 	if errors.Is(err, meta.ErrNotFound) {
 		r, err := s.movedOrMirror(ctx, who, ref, a)
@@ -232,13 +233,21 @@ func (s *Service) repoHeadFor(ctx context.Context, who *auth.Identity, ref RepoR
 // Refs are never kept: a read of the default branch still costs one
 // query for its head, so every replica serves a commit as soon as it
 // landed. Reading the row was a third of model_info's server CPU.
+// With a store that has data versions (refcache.go), a row is kept while
+// nothing at all was written, not for a time.
 const repoRowTTL = time.Second
 
 type repoRowKey struct{ typ, lname string }
 
+// maxRepoRows bounds the rows kept (about 20 MB): past it they are all
+// dropped, so it must hold a busy hub's working set.
+const maxRepoRows = 50_000
+
 type repoRowEntry struct {
-	r  meta.Repo
-	at time.Time
+	r         meta.Repo
+	at        time.Time
+	ver       uint64 // the store's data version before the row was read
+	versioned bool
 }
 
 // repoRowCache keeps repository rows by (type, lower-case full name) for
@@ -250,12 +259,20 @@ type repoRowCache struct {
 	m   map[repoRowKey]repoRowEntry
 }
 
-// get returns a copy of the kept row (callers may change theirs).
-func (c *repoRowCache) get(k repoRowKey) (*meta.Repo, bool) {
+// get returns a copy of the kept row (callers may change theirs), given
+// the store's data version now.
+func (c *repoRowCache) get(k repoRowKey, ver uint64, versioned bool) (*meta.Repo, bool) {
 	c.mu.Lock()
 	e, ok := c.m[k]
 	c.mu.Unlock()
-	if !ok || time.Since(e.at) >= repoRowTTL {
+	switch {
+	case !ok:
+		return nil, false
+	case e.versioned:
+		if !versioned || e.ver != ver {
+			return nil, false
+		}
+	case time.Since(e.at) >= repoRowTTL:
 		return nil, false
 	}
 	r := e.r
@@ -268,17 +285,18 @@ func (c *repoRowCache) generation() uint64 {
 	return c.gen
 }
 
-// put keeps a copy of r, read when the generation was gen.
-func (c *repoRowCache) put(k repoRowKey, r *meta.Repo, gen uint64) {
+// put keeps a copy of r, read when the generation was gen and the data
+// version ver.
+func (c *repoRowCache) put(k repoRowKey, r *meta.Repo, gen, ver uint64, versioned bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
 		return
 	}
-	if c.m == nil || len(c.m) > 10_000 {
+	if c.m == nil || len(c.m) > maxRepoRows {
 		c.m = map[repoRowKey]repoRowEntry{}
 	}
-	c.m[k] = repoRowEntry{r: *r, at: time.Now()}
+	c.m[k] = repoRowEntry{r: *r, at: time.Now(), ver: ver, versioned: versioned}
 }
 
 // forget drops every kept row: this process wrote to a repository (its

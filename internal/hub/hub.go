@@ -89,6 +89,7 @@ type Service struct {
 	commits  *lru[commitKey, *commitView]
 	children childCounts
 	rows     *lru[int64, cachedRow] // listing rows by change stamp (listing.go)
+	refs     *lru[refKey, refEntry] // refs by data version (refcache.go)
 	settle   time.Duration          // how old a stamp must be for its row to be kept
 	// index answers listings when set (UseIndex, listing.go).
 	index atomic.Pointer[indexRef]
@@ -118,6 +119,7 @@ func New(ctx context.Context, lg *slog.Logger, cfg Config, m meta.Store, b blob.
 	}
 	return &Service{lg: lg, cfg: cfg, meta: m, blobs: b, cache: newObjectCache(64 << 20), signingKey: key,
 		stats: newStatCache(), commits: newCommitCache(), rows: newLRU[int64](rowCacheBytes, rowSize), settle: settledStamp,
+		refs:     newLRU[refKey](refCacheBytes, refSize),
 		counts:   &counter{pending: map[int64]int64{}, recent: map[string]time.Time{}},
 		scanWake: make(chan struct{}, 1)}, nil
 }

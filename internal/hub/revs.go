@@ -79,7 +79,7 @@ func (s *Service) resolveHead(ctx context.Context, r *meta.Repo, h branchHead, r
 			if target = h.id; target.IsZero() {
 				continue
 			}
-		} else if target, err = s.meta.GetRef(ctx, r.ID, name); errors.Is(err, meta.ErrNotFound) {
+		} else if target, err = s.readRef(ctx, r.ID, name); errors.Is(err, meta.ErrNotFound) {
 			continue
 		}
 		if err != nil {

@@ -65,6 +65,10 @@ func TestInfoPairsMatchMap(t *testing.T) {
 				Info:     []byte(`{"config": {"model_type": "llama"}, "downloads": 99, "tags": ["y"], "gguf": null}`)},
 			Siblings: []hub.Entry{{Type: "file", Path: "README.md", Size: 10}, {Type: "file", Path: "w.bin", Size: 1 << 40, LFS: lfs, PointerSize: 130}}},
 			true, true},
+		{"strings that need escaping, odd keys", hub.RepoInfo{Repo: &hub.Repo{ID: 8, PublicID: "x\"y", Type: hub.TypeModel, Namespace: "ns\u2028é",
+			Name: "tab\there", CreatedAt: when, UpdatedAt: when}, Commit: commit,
+			Meta: &hub.RepoMeta{Tags: []string{"\x01", "ünï", "a\\b"}, Info: []byte(`{"Zeta": 1, "_a": 2, "\u00e9": 3, "a<b": 4, "spaces": ["s"]}`)}},
+			true, true},
 		{"siblings without blobs", hub.RepoInfo{Repo: repo(hub.TypeModel, "", false), Commit: commit,
 			Siblings: []hub.Entry{{Type: "file", Path: "a/b.json", Size: 3}}}, false, true},
 	}

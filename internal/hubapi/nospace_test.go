@@ -123,7 +123,8 @@ func fillDatabase(t *testing.T, m *sqlitemeta.Store) {
 		t.Fatal(err)
 	}
 	var conns []*sql.Conn
-	for range m.DB().Stats().MaxOpenConnections {
+	st := m.DB().Stats() // less the connection the store keeps open
+	for range st.MaxOpenConnections - st.InUse {
 		c, err := m.DB().Conn(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/server"
@@ -18,21 +19,38 @@ import (
 // status, safe, avScan and pickleImportScan, all present. Agora runs no
 // antivirus, which avScan says with status "unscanned".
 func securityJSON(fs hub.FileSecurity) json.RawMessage {
-	v := map[string]any{
-		"status":           fs.Level,
-		"safe":             fs.Level == "safe",
-		"avScan":           map[string]any{"virusFound": false, "virusNames": nil, "status": "unscanned"},
-		"pickleImportScan": nil,
+	if fs.Result == nil {
+		if b, ok := plainSecurity.Load(fs.Level); ok {
+			return b.(json.RawMessage)
+		}
 	}
+	// Fields in the order json.Marshal gives a map's keys: the objects
+	// were maps, and a file list's statuses were most of paths-info's
+	// encoding time.
+	v := struct {
+		AvScan           json.RawMessage `json:"avScan"`
+		PickleImportScan any             `json:"pickleImportScan"`
+		Safe             bool            `json:"safe"`
+		Status           string          `json:"status"`
+		WeightsOnly      *bool           `json:"weightsOnly,omitempty"`
+	}{AvScan: json.RawMessage(`{"status":"unscanned","virusFound":false,"virusNames":null}`), Safe: fs.Level == "safe", Status: fs.Level}
 	if fs.Result != nil {
 		if p := fs.Result.PickleImportScan(); p != nil {
-			v["pickleImportScan"] = p
+			v.PickleImportScan = p
 		}
-		v["weightsOnly"] = fs.Result.WeightsOnly
+		w := fs.Result.WeightsOnly
+		v.WeightsOnly = &w
 	}
 	b, _ := json.Marshal(v)
+	if fs.Result == nil {
+		plainSecurity.Store(fs.Level, json.RawMessage(b))
+	}
 	return b
 }
+
+// plainSecurity holds securityJSON's answers for files without a scan
+// result, by level (a handful).
+var plainSecurity sync.Map
 
 // addSecurity sets securityFileStatus on the file entries of out.
 func (h *Handler) addSecurity(r *http.Request, ents []hub.Entry, out []wire.TreeEntry) error {

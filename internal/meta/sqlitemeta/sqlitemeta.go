@@ -33,6 +33,7 @@ func Migrations() ([]meta.Migration, error) {
 // Store is a SQLite metadata store.
 type Store struct {
 	*sqlstore.Store
+	version *walVersion
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -83,9 +84,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// what it cannot copy now, SQLite's automatic checkpoints copy later.
 	var busy, logFrames, copied int
 	_ = db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &copied)
+	version, err := openVersion(ctx, db, path)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isBusy, Search: search, CacheStatements: true,
 		IsForeignKey: isForeignKey, IsFull: isFull,
-		TagsJSON: `(SELECT json_group_array(tag) FROM (SELECT tag FROM repo_tags t WHERE t.repo_id = r.id ORDER BY pos))`})}, nil
+		TagsJSON: `(SELECT json_group_array(tag) FROM (SELECT tag FROM repo_tags t WHERE t.repo_id = r.id ORDER BY pos))`}),
+		version: version}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.version.close(), s.Store.Close())
 }
 
 func code(err error) int {
