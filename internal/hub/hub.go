@@ -88,7 +88,7 @@ type Service struct {
 	stats    *lru[commitKey, meta.ObjectInfo]
 	commits  *lru[commitKey, *commitView]
 	children childCounts
-	rows     *lru[int64, cachedRow] // listing rows by change stamp (listing.go)
+	rows     *lru[int64, *cachedRow] // listing rows by change stamp (listing.go)
 	refs     *lru[refKey, refEntry] // refs by data version (refcache.go)
 	settle   time.Duration          // how old a stamp must be for its row to be kept
 	// index answers listings when set (UseIndex, listing.go).

@@ -3,6 +3,8 @@ package hub
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/agorahub/agora/internal/auth"
@@ -102,9 +104,12 @@ type repoStamper interface {
 type cachedRow struct {
 	stamp int64
 	l     Listing
+	// seen is the store's data version (refcache.go) before the newest
+	// read of the stamps that found this one; 0 for none.
+	seen atomic.Uint64
 }
 
-func rowSize(c cachedRow) int {
+func rowSize(c *cachedRow) int {
 	n := 256 + len(c.l.Repo.Namespace) + len(c.l.Repo.Name)
 	if c.l.Meta != nil {
 		n += repoMetaSize(c.l.Meta)
@@ -133,6 +138,12 @@ func (s *Service) pageRows(ctx context.Context, ids []int64, viewerAll bool, vie
 	if !ok {
 		return s.meta.ReposByIDs(ctx, ids, viewerAll, viewerNamespaces)
 	}
+	ver, versioned := s.dataVersion()
+	if versioned {
+		if out, ok := s.pageFromCache(ids, ver, viewerAll, viewerNamespaces); ok {
+			return out, nil
+		}
+	}
 	stamps, err := st.RepoStamps(ctx, ids, viewerAll, viewerNamespaces)
 	if err != nil {
 		return nil, err
@@ -145,6 +156,9 @@ func (s *Service) pageRows(ctx context.Context, ids []int64, viewerAll bool, vie
 			continue
 		}
 		if c, ok := s.rows.get(id); ok && c.stamp == at {
+			if versioned {
+				c.seen.Store(ver)
+			}
 			out = append(out, c.l)
 			continue
 		}
@@ -161,12 +175,50 @@ func (s *Service) pageRows(ctx context.Context, ids []int64, viewerAll bool, vie
 	settled := time.Now().Add(-s.settle).UnixMilli()
 	for _, l := range fetched {
 		if at, ok := stamps[l.Repo.ID]; ok && at < settled {
+			c := &cachedRow{stamp: at, l: l}
+			if versioned {
+				c.seen.Store(ver)
+			}
 			s.rows.del(l.Repo.ID)
-			s.rows.put(l.Repo.ID, cachedRow{at, l})
+			s.rows.put(l.Repo.ID, c)
 		}
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// pageFromCache answers pageRows without the store when every row of ids
+// is kept and its stamp was confirmed at data version ver, the version
+// now: nothing was written since, so the stamps query would find the
+// same rows (with visibility checked here as the store checks it). On
+// SQLite that query and the feed's were a quarter of a listing's CPU.
+func (s *Service) pageFromCache(ids []int64, ver uint64, viewerAll bool, viewerNamespaces []string) ([]Listing, bool) {
+	out := make([]Listing, 0, len(ids))
+	for _, id := range ids {
+		c, ok := s.rows.get(id)
+		if !ok || c.seen.Load() != ver {
+			return nil, false
+		}
+		if visibleTo(&c.l.Repo, viewerAll, viewerNamespaces) {
+			out = append(out, c.l)
+		}
+	}
+	return out, true
+}
+
+// visibleTo is the store's visibility rule for listings (sqlstore's
+// where.visible): public, or in one of the viewer's namespaces.
+func visibleTo(r *Repo, viewerAll bool, viewerNamespaces []string) bool {
+	if viewerAll || !r.Private {
+		return true
+	}
+	ns := strings.ToLower(r.Namespace)
+	for _, v := range viewerNamespaces {
+		if strings.ToLower(v) == ns {
+			return true
+		}
+	}
+	return false
 }
 
 // countFromIndex counts a listing's matches with the index; ok is false

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -346,4 +347,49 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	loaded.x.Store(y)
 	checkIndex(t, c, loaded, 30)
+}
+
+// versionedFeed is a memFeed whose store has a data version, moved by
+// every write (as sqlitemeta's is).
+type versionedFeed struct {
+	*memFeed
+	version atomic.Uint64
+}
+
+func (f *versionedFeed) put(d meta.SearchDoc) {
+	f.memFeed.put(d)
+	f.version.Add(1)
+}
+
+func (f *versionedFeed) DataVersion() (uint64, bool) { return f.version.Load(), true }
+
+// TestVersionedFeedReadsOnlyAfterWrites: with a store that has a data
+// version, a listing reads the feed only when something was written since
+// the last read, and still sees every write completed before it.
+func TestVersionedFeedReadsOnlyAfterWrites(t *testing.T) {
+	c, f := newCorpus(7), &versionedFeed{memFeed: newMemFeed()}
+	for range 300 {
+		f.put(c.change())
+	}
+	ix := New(testLogger(t), f, Options{})
+	run(t, ix)
+	reads := func() int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.reads
+	}
+	for round := range 10 {
+		checkIndex(t, c, ix, 1) // reads what the round before wrote
+		before := reads()
+		for range 5 {
+			time.Sleep(time.Millisecond) // listings after the last read
+			checkIndex(t, c, ix, 1)
+		}
+		if n := reads() - before; n != 0 {
+			t.Fatalf("round %d: %d reads of the feed with nothing written", round, n)
+		}
+		for range 1 + c.rng.IntN(20) {
+			f.put(c.change())
+		}
+	}
 }
