@@ -89,8 +89,8 @@ type Service struct {
 	commits  *lru[commitKey, *commitView]
 	children childCounts
 	rows     *lru[int64, *cachedRow] // listing rows by change stamp (listing.go)
-	refs     *lru[refKey, refEntry] // refs by data version (refcache.go)
-	settle   time.Duration          // how old a stamp must be for its row to be kept
+	refs     *lru[refKey, refEntry]  // refs by data version (refcache.go)
+	settle   time.Duration           // how old a stamp must be for its row to be kept
 	// index answers listings when set (UseIndex, listing.go).
 	index atomic.Pointer[indexRef]
 	// ns remembers which namespaces are organisations (authz.go).
