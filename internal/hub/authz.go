@@ -32,12 +32,13 @@ const (
 const nsTTL = time.Second
 
 type nsEntry struct {
-	id  int64
-	org bool
-	at  time.Time
+	id   int64
+	org  bool
+	read readMark
 }
 
-// nsCache remembers namespace accounts for nsTTL.
+// nsCache remembers namespace accounts for nsTTL, or while nothing was
+// written (refcache.go).
 type nsCache struct {
 	mu sync.Mutex
 	m  map[string]nsEntry
@@ -51,21 +52,21 @@ func (s *Service) namespaceAccount(ctx context.Context, namespace string) (int64
 		return 0, false, nil
 	}
 	key := strings.ToLower(namespace)
-	now := time.Now()
+	now := s.mark()
 	s.ns.mu.Lock()
 	e, ok := s.ns.m[key]
 	s.ns.mu.Unlock()
-	if ok && now.Sub(e.at) < nsTTL {
+	if ok && e.read.fresh(now, nsTTL) {
 		return e.id, e.org, nil
 	}
 	u, err := s.meta.UserByName(ctx, namespace)
 	switch {
 	case errors.Is(err, meta.ErrNotFound):
-		e = nsEntry{at: now}
+		e = nsEntry{read: now}
 	case err != nil:
 		return 0, false, fmt.Errorf("namespace %s: %w", namespace, err)
 	default:
-		e = nsEntry{id: u.ID, org: u.IsOrg(), at: now}
+		e = nsEntry{id: u.ID, org: u.IsOrg(), read: now}
 	}
 	s.ns.mu.Lock()
 	if s.ns.m == nil || len(s.ns.m) > 10_000 {
@@ -192,9 +193,9 @@ func (s *Service) repoHeadFor(ctx context.Context, who *auth.Identity, ref RepoR
 	}
 	read := a == access.ReadMeta || a == access.ReadContent
 	key := repoRowKey{ref.Type, meta.LowerName(ref.Namespace, ref.Name)}
-	ver, versioned := s.dataVersion()
+	now := s.mark()
 	if read {
-		if r, ok := s.repoRows.get(key, ver, versioned); ok {
+		if r, ok := s.repoRows.get(key, now); ok {
 			if err := s.authorize(ctx, who, r, a); err != nil {
 				return nil, branchHead{}, err
 			}
@@ -204,7 +205,7 @@ func (s *Service) repoHeadFor(ctx context.Context, who *auth.Identity, ref RepoR
 	gen := s.repoRows.generation()
 	r, h, err := s.meta.RepoWithHead(ctx, ref.Type, ref.Namespace, ref.Name)
 	if err == nil && read {
-		s.repoRows.put(key, r, gen, ver, versioned)
+		s.repoRows.put(key, r, gen, now)
 	}
 	if errors.Is(err, meta.ErrNotFound) {
 		r, err := s.movedOrMirror(ctx, who, ref, a)
@@ -244,10 +245,8 @@ type repoRowKey struct{ typ, lname string }
 const maxRepoRows = 50_000
 
 type repoRowEntry struct {
-	r         meta.Repo
-	at        time.Time
-	ver       uint64 // the store's data version before the row was read
-	versioned bool
+	r    meta.Repo
+	read readMark
 }
 
 // repoRowCache keeps repository rows by (type, lower-case full name) for
@@ -259,20 +258,13 @@ type repoRowCache struct {
 	m   map[repoRowKey]repoRowEntry
 }
 
-// get returns a copy of the kept row (callers may change theirs), given
-// the store's data version now.
-func (c *repoRowCache) get(k repoRowKey, ver uint64, versioned bool) (*meta.Repo, bool) {
+// get returns a copy of the kept row (callers may change theirs) if it is
+// still fresh at now.
+func (c *repoRowCache) get(k repoRowKey, now readMark) (*meta.Repo, bool) {
 	c.mu.Lock()
 	e, ok := c.m[k]
 	c.mu.Unlock()
-	switch {
-	case !ok:
-		return nil, false
-	case e.versioned:
-		if !versioned || e.ver != ver {
-			return nil, false
-		}
-	case time.Since(e.at) >= repoRowTTL:
+	if !ok || !e.read.fresh(now, repoRowTTL) {
 		return nil, false
 	}
 	r := e.r
@@ -285,9 +277,8 @@ func (c *repoRowCache) generation() uint64 {
 	return c.gen
 }
 
-// put keeps a copy of r, read when the generation was gen and the data
-// version ver.
-func (c *repoRowCache) put(k repoRowKey, r *meta.Repo, gen, ver uint64, versioned bool) {
+// put keeps a copy of r, read when the generation was gen, at read.
+func (c *repoRowCache) put(k repoRowKey, r *meta.Repo, gen uint64, read readMark) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
@@ -296,7 +287,7 @@ func (c *repoRowCache) put(k repoRowKey, r *meta.Repo, gen, ver uint64, versione
 	if c.m == nil || len(c.m) > maxRepoRows {
 		c.m = map[repoRowKey]repoRowEntry{}
 	}
-	c.m[k] = repoRowEntry{r: *r, at: time.Now(), ver: ver, versioned: versioned}
+	c.m[k] = repoRowEntry{r: *r, read: read}
 }
 
 // forget drops every kept row: this process wrote to a repository (its

@@ -202,7 +202,8 @@ func (c *lru[K, V]) del(k K) {
 // childTTL bounds how long a model's count of derived models is reused:
 // it changes with other repositories, so it is not bound to a commit, but
 // a second-old count (like the namespace cache's second) spares
-// model_info two queries. It is kept per viewer, as the count includes
+// model_info two queries. With a store that has a data version
+// (refcache.go) a count is kept while nothing was written instead. It is kept per viewer, as the count includes
 // the private children that viewer may see.
 const childTTL = time.Second
 
@@ -212,8 +213,8 @@ type childKey struct {
 }
 
 type childCount struct {
-	n  int64
-	at time.Time
+	n    int64
+	read readMark
 }
 
 // childCounts remembers recent children counts.
@@ -222,11 +223,11 @@ type childCounts struct {
 	m  map[childKey]childCount
 }
 
-func (c *childCounts) get(k childKey) (int64, bool) {
+func (c *childCounts) get(k childKey, now readMark) (int64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[k]
-	return e.n, ok && time.Since(e.at) < childTTL
+	return e.n, ok && e.read.fresh(now, childTTL)
 }
 
 // forget drops every count: a write on this replica may change any
@@ -237,11 +238,11 @@ func (c *childCounts) forget() {
 	c.mu.Unlock()
 }
 
-func (c *childCounts) put(k childKey, n int64) {
+func (c *childCounts) put(k childKey, n int64, read readMark) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) > 10_000 {
+	if c.m == nil || len(c.m) > 50_000 {
 		c.m = map[childKey]childCount{}
 	}
-	c.m[k] = childCount{n, time.Now()}
+	c.m[k] = childCount{n, read}
 }

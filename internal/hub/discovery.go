@@ -237,7 +237,8 @@ func (s *Service) ChildrenCount(ctx context.Context, who *auth.Identity, r *Repo
 	if who != nil {
 		k.viewer, k.all = who.User.ID, who.User.IsAdmin
 	}
-	if n, ok := s.children.get(k); ok {
+	now := s.mark()
+	if n, ok := s.children.get(k, now); ok {
 		return n, nil
 	}
 	q, err := s.childQuery(ctx, who, r)
@@ -249,7 +250,7 @@ func (s *Service) ChildrenCount(ctx context.Context, who *auth.Identity, r *Repo
 		return 0, err
 	}
 	l := Lineage{Counts: counts}
-	s.children.put(k, l.ChildrenCount())
+	s.children.put(k, l.ChildrenCount(), now)
 	return l.ChildrenCount(), nil
 }
 

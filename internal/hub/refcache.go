@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/agorahub/agora/internal/gitobj"
 	"github.com/agorahub/agora/internal/meta"
@@ -32,6 +33,30 @@ func (s *Service) dataVersion() (uint64, bool) {
 		return dv.DataVersion()
 	}
 	return 0, false
+}
+
+// readMark is when a kept value was read: the store's data version read
+// before the read when the store has one, else the time.
+type readMark struct {
+	at        time.Time
+	ver       uint64
+	versioned bool
+}
+
+// mark is the read mark now; take it before the read whose answer is
+// kept with it.
+func (s *Service) mark() readMark {
+	v, ok := s.dataVersion()
+	return readMark{at: time.Now(), ver: v, versioned: ok}
+}
+
+// fresh reports whether a value read at m may still be used at now: while
+// nothing was written since, with a data version, else for ttl.
+func (m readMark) fresh(now readMark, ttl time.Duration) bool {
+	if m.versioned {
+		return now.versioned && now.ver == m.ver
+	}
+	return now.at.Sub(m.at) < ttl
 }
 
 type refKey struct {

@@ -73,8 +73,21 @@ func (o *ops) RefreshDownloads(ctx context.Context, today int64) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("refresh downloads: %w", err)
 	}
-	for _, id := range ids {
-		if _, err := o.q.ExecContext(ctx, refreshSQL, id, today, ms(time.Now())); err != nil {
+	// A few hundred per transaction: one commit each was most of the
+	// refresh's time at a million repositories, and every commit makes
+	// the readers' caches that follow the data version read again.
+	const batch = 500
+	for start := 0; start < len(ids); start += batch {
+		chunk := ids[start:min(start+batch, len(ids))]
+		err := o.inTx(ctx, func(o *ops) error {
+			for _, id := range chunk {
+				if _, err := o.q.ExecContext(ctx, refreshSQL, id, today, ms(time.Now())); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			return fmt.Errorf("refresh downloads: %w", err)
 		}
 	}
