@@ -69,7 +69,10 @@ func (s *Service) namespaceAccount(ctx context.Context, namespace string) (int64
 		e = nsEntry{id: u.ID, org: u.IsOrg(), read: now}
 	}
 	s.ns.mu.Lock()
-	if s.ns.m == nil || len(s.ns.m) > 10_000 {
+	// Past the bound every entry goes: a hub of a million repositories has
+	// tens of thousands of namespaces, and a bound below its working set
+	// made model_info read the account on most requests.
+	if s.ns.m == nil || len(s.ns.m) > 200_000 {
 		s.ns.m = map[string]nsEntry{}
 	}
 	s.ns.m[key] = e
