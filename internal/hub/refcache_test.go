@@ -1,12 +1,10 @@
 package hub
 
 import (
-	"path/filepath"
 	"testing"
 
-	"github.com/agorahub/agora/internal/blob/fsblob"
 	"github.com/agorahub/agora/internal/meta"
-	"github.com/agorahub/agora/internal/meta/sqlitemeta"
+	"github.com/agorahub/agora/internal/testenv/storetest"
 )
 
 // TestSQLiteReadsEveryWrite: two services on one SQLite file (as the
@@ -18,15 +16,7 @@ func TestSQLiteReadsEveryWrite(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	open := func() *Service {
-		m, err := sqlitemeta.Open(ctx, filepath.Join(dir, "meta.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
-		b, err := fsblob.Open(filepath.Join(dir, "blobs"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		m, b := storetest.LocalAt(t, dir)
 		s, err := New(ctx, testLogger(t), DefaultConfig(), m, b)
 		if err != nil {
 			t.Fatal(err)

@@ -9,22 +9,27 @@ import (
 	"github.com/agorahub/agora/internal/meta"
 )
 
+// openTwice opens one database file twice, as two processes would.
+func openTwice(t *testing.T) (*Store, *Store) {
+	path := filepath.Join(t.TempDir(), "meta.db")
+	var out [2]*Store
+	for i := range out {
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out[i] = s
+	}
+	return out[0], out[1]
+}
+
 // TestDataVersion: the version moves with every commit, made by this
 // store or by another one on the same file (another process, for SQLite:
 // its own connections and page cache), across checkpoints that restart
 // the WAL, and stays put while nothing is written.
 func TestDataVersion(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "meta.db")
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	other, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	s, other := openTwice(t)
 	ctx := t.Context()
 	version := func() uint64 {
 		t.Helper()
@@ -85,17 +90,7 @@ func TestDataVersion(t *testing.T) {
 // TestDataVersionConcurrent: a value read while another store commits is
 // never kept past the commit (run with -race).
 func TestDataVersionConcurrent(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "meta.db")
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	other, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	s, other := openTwice(t)
 	ctx := t.Context()
 	if err := other.CreateUser(ctx, &meta.User{Name: "n0"}); err != nil {
 		t.Fatal(err)

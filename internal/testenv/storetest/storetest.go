@@ -13,7 +13,13 @@ import (
 // fresh temporary directory; the database is closed when the test ends.
 func Local(t testing.TB) (*sqlitemeta.Store, *fsblob.Store) {
 	t.Helper()
-	dir := t.TempDir()
+	return LocalAt(t, t.TempDir())
+}
+
+// LocalAt opens the embedded stores in dir; two calls on one dir share
+// them as two processes would.
+func LocalAt(t testing.TB, dir string) (*sqlitemeta.Store, *fsblob.Store) {
+	t.Helper()
 	m, err := sqlitemeta.Open(t.Context(), filepath.Join(dir, "meta.db"))
 	if err != nil {
 		t.Fatal(err)
