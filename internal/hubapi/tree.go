@@ -146,7 +146,7 @@ func (h *Handler) tree(q *req, segs []string) server.HandlerFunc {
 			h.nextLink(w, r, "cursor", strconv.Itoa(offset+len(ents)))
 		}
 		w.Header().Set("X-Repo-Commit", rv.Commit.String())
-		server.WriteJSON(w, r, http.StatusOK, out)
+		writeEncoded(w, r, http.StatusOK, func(b []byte) []byte { return appendTreeEntries(b, out) })
 		return nil
 	}
 }
@@ -207,7 +207,7 @@ func (h *Handler) pathsInfo(q *req, rev string) server.HandlerFunc {
 			}
 		}
 		w.Header().Set("X-Repo-Commit", rv.Commit.String())
-		server.WriteJSON(w, r, http.StatusOK, out)
+		writeEncoded(w, r, http.StatusOK, func(b []byte) []byte { return appendTreeEntries(b, out) })
 		return nil
 	}
 }
