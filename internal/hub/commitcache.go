@@ -126,6 +126,18 @@ func newStatCache() *lru[commitKey, meta.ObjectInfo] {
 	return newLRU[commitKey](statCacheBytes, func(meta.ObjectInfo) int { return 64 })
 }
 
+// newDecodedCache keeps decoded commits: decoding the same few commits
+// again was a tenth of paths-info's CPU (the last commit of each path).
+// Objects are immutable, so entries are never stale.
+func newDecodedCache() *lru[commitKey, *gitobj.Commit] {
+	return newLRU[commitKey](decodedCacheBytes, func(c *gitobj.Commit) int {
+		return 160 + len(c.Message) + len(c.Author.Name) + len(c.Author.Email) + len(c.Committer.Name) + len(c.Committer.Email) + 20*len(c.Parents)
+	})
+}
+
+// decodedCacheBytes bounds the decoded commits kept.
+const decodedCacheBytes = 16 << 20
+
 func newCommitCache() *lru[commitKey, *commitView] {
 	return newLRU[commitKey](commitCacheBytes, func(v *commitView) int { return entriesSize(v.siblings) + repoMetaSize(v.meta) })
 }

@@ -87,6 +87,7 @@ type Service struct {
 	// (commitcache.go).
 	stats    *lru[commitKey, meta.ObjectInfo]
 	commits  *lru[commitKey, *commitView]
+	decoded  *lru[commitKey, *gitobj.Commit] // commits decoded (commitcache.go)
 	children childCounts
 	rows     *lru[int64, *cachedRow] // listing rows by change stamp (listing.go)
 	refs     *lru[refKey, refEntry]  // refs by data version (refcache.go)
@@ -119,7 +120,7 @@ func New(ctx context.Context, lg *slog.Logger, cfg Config, m meta.Store, b blob.
 	}
 	return &Service{lg: lg, cfg: cfg, meta: m, blobs: b, cache: newObjectCache(64 << 20), signingKey: key,
 		stats: newStatCache(), commits: newCommitCache(), rows: newLRU[int64](rowCacheBytes, rowSize), settle: settledStamp,
-		refs:     newLRU[refKey](refCacheBytes, refSize),
+		refs: newLRU[refKey](refCacheBytes, refSize), decoded: newDecodedCache(),
 		counts:   &counter{pending: map[int64]int64{}, recent: map[string]time.Time{}},
 		scanWake: make(chan struct{}, 1)}, nil
 }

@@ -198,6 +198,11 @@ func (o *objects) treeCopy(ctx context.Context, id gitobj.ID) ([]gitobj.TreeEntr
 }
 
 func (o *objects) commit(ctx context.Context, id gitobj.ID) (*gitobj.Commit, error) {
+	k := commitKey{o.repo, id}
+	if c, ok := o.s.decoded.get(k); ok {
+		cp := *c // callers may change their copy's fields, not its Parents
+		return &cp, nil
+	}
 	ob, err := o.get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -205,7 +210,13 @@ func (o *objects) commit(ctx context.Context, id gitobj.ID) (*gitobj.Commit, err
 	if ob.Kind != gitobj.KindCommit {
 		return nil, fmt.Errorf("object %s is a %s, want commit: %w", id, ob.Kind, errCorrupt)
 	}
-	return gitobj.DecodeCommit(ob.Data)
+	c, err := gitobj.DecodeCommit(ob.Data)
+	if err != nil {
+		return nil, err
+	}
+	cp := *c
+	o.s.decoded.put(k, &cp)
+	return c, nil
 }
 
 // entryAt returns the tree entry at path under root ("" is the root

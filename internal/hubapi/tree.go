@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/agorahub/agora/internal/hub"
+	"github.com/agorahub/agora/internal/scan"
 	"github.com/agorahub/agora/internal/server"
 	"github.com/agorahub/agora/internal/wire"
 )
@@ -23,6 +24,8 @@ func securityJSON(fs hub.FileSecurity) json.RawMessage {
 		if b, ok := plainSecurity.Load(fs.Level); ok {
 			return b.(json.RawMessage)
 		}
+	} else if b, ok := scannedSecurity.get(fs); ok {
+		return b
 	}
 	// Fields in the order json.Marshal gives a map's keys: the objects
 	// were maps, and a file list's statuses were most of paths-info's
@@ -44,6 +47,8 @@ func securityJSON(fs hub.FileSecurity) json.RawMessage {
 	b, _ := json.Marshal(v)
 	if fs.Result == nil {
 		plainSecurity.Store(fs.Level, json.RawMessage(b))
+	} else {
+		scannedSecurity.put(fs, b)
 	}
 	return b
 }
@@ -51,6 +56,37 @@ func securityJSON(fs hub.FileSecurity) json.RawMessage {
 // plainSecurity holds securityJSON's answers for files without a scan
 // result, by level (a handful).
 var plainSecurity sync.Map
+
+// scannedSecurity holds securityJSON's answers for scan results, by the
+// result the hub's status cache handed out (it reads a file's result anew
+// at most once a second, and never changes one it handed out).
+var scannedSecurity = &securityCache{}
+
+type securityKey struct {
+	r     *scan.Result
+	level string
+}
+
+type securityCache struct {
+	mu sync.Mutex
+	m  map[securityKey]json.RawMessage
+}
+
+func (c *securityCache) get(fs hub.FileSecurity) (json.RawMessage, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[securityKey{fs.Result, fs.Level}]
+	return b, ok
+}
+
+func (c *securityCache) put(fs hub.FileSecurity, b json.RawMessage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 4096 {
+		c.m = map[securityKey]json.RawMessage{}
+	}
+	c.m[securityKey{fs.Result, fs.Level}] = b
+}
 
 // addSecurity sets securityFileStatus on the file entries of out.
 func (h *Handler) addSecurity(r *http.Request, ents []hub.Entry, out []wire.TreeEntry) error {
