@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/agorahub/agora/internal/hub"
-	"github.com/agorahub/agora/internal/scan"
 	"github.com/agorahub/agora/internal/server"
 	"github.com/agorahub/agora/internal/wire"
 )
@@ -62,8 +61,10 @@ var plainSecurity sync.Map
 // at most once a second, and never changes one it handed out).
 var scannedSecurity = &securityCache{}
 
+// securityKey holds the result by identity (its pointer, as an any: the
+// handlers do not name the scanner's types).
 type securityKey struct {
-	r     *scan.Result
+	r     any
 	level string
 }
 
