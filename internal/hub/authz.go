@@ -186,6 +186,9 @@ func (s *Service) repoFor(ctx context.Context, who *auth.Identity, ref RepoRef, 
 type branchHead struct {
 	id gitobj.ID
 	ok bool
+	// read is when the repository was looked up: refs read after it may
+	// be kept with it (refcache.go).
+	read readMark
 }
 
 // repoHeadFor is repoFor that also returns the default branch's head as
@@ -202,7 +205,7 @@ func (s *Service) repoHeadFor(ctx context.Context, who *auth.Identity, ref RepoR
 			if err := s.authorize(ctx, who, r, a); err != nil {
 				return nil, branchHead{}, err
 			}
-			return r, branchHead{}, nil
+			return r, branchHead{read: now}, nil
 		}
 	}
 	gen := s.repoRows.generation()
@@ -225,7 +228,7 @@ func (s *Service) repoHeadFor(ctx context.Context, who *auth.Identity, ref RepoR
 			return nil, branchHead{}, err
 		}
 	}
-	return r, branchHead{id: h, ok: true}, nil
+	return r, branchHead{id: h, ok: true, read: now}, nil
 }
 
 // repoRowTTL bounds how long a replica authorises reads from a repository

@@ -120,7 +120,8 @@ func New(ctx context.Context, lg *slog.Logger, cfg Config, m meta.Store, b blob.
 	}
 	return &Service{lg: lg, cfg: cfg, meta: m, blobs: b, cache: newObjectCache(64 << 20), signingKey: key,
 		stats: newStatCache(), commits: newCommitCache(), rows: newLRU[int64](rowCacheBytes, rowSize), settle: settledStamp,
-		refs: newLRU[refKey](refCacheBytes, refSize), decoded: newDecodedCache(),
+		refs:     newLRU[refKey](refCacheBytes, refSize),
+		decoded:  newDecodedCache(),
 		counts:   &counter{pending: map[int64]int64{}, recent: map[string]time.Time{}},
 		scanWake: make(chan struct{}, 1)}, nil
 }

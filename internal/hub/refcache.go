@@ -77,9 +77,15 @@ const refCacheBytes = 16 << 20
 func refSize(refEntry) int { return 64 }
 
 // readRef is meta.GetRef for reads, answered from the refs kept when the
-// store's data version says nothing was written since they were read.
-func (s *Service) readRef(ctx context.Context, repoID int64, name string) (gitobj.ID, error) {
-	v, versioned := s.dataVersion()
+// store's data version says nothing was written since they were read. m
+// is the request's mark, taken when it looked the repository up: the ref
+// is then as of the request's start (a zero mark is taken here). A
+// request that wrote since must pass a zero one.
+func (s *Service) readRef(ctx context.Context, repoID int64, name string, m readMark) (gitobj.ID, error) {
+	if m.at.IsZero() {
+		m = s.mark()
+	}
+	v, versioned := m.ver, m.versioned
 	k := refKey{repoID, name}
 	if versioned {
 		if e, ok := s.refs.get(k); ok && e.ver == v {

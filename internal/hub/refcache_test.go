@@ -3,6 +3,7 @@ package hub
 import (
 	"testing"
 
+	"github.com/agorahub/agora/internal/auth"
 	"github.com/agorahub/agora/internal/meta"
 	"github.com/agorahub/agora/internal/testenv/storetest"
 )
@@ -12,7 +13,6 @@ import (
 // repository rows by the store's data version, and each serves what the
 // other wrote at once: commits, tags made and deleted, visibility.
 func TestSQLiteReadsEveryWrite(t *testing.T) {
-	f := newFixture(t) // alice, bob, the admin
 	ctx := t.Context()
 	dir := t.TempDir()
 	open := func() *Service {
@@ -27,12 +27,11 @@ func TestSQLiteReadsEveryWrite(t *testing.T) {
 		return s
 	}
 	a, b := open(), open()
-	alice := *f.alice
 	u := &meta.User{Name: "alice"}
 	if err := a.meta.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	alice.User = u
+	alice := auth.Identity{User: u, Token: &meta.Token{Name: "t", Role: meta.RoleWrite}, Role: meta.RoleWrite}
 	if _, err := a.CreateRepo(ctx, &alice, modelRef, CreateRepoOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func (s *Service) resolveHead(ctx context.Context, r *meta.Repo, h branchHead, r
 		return Revision{}, err
 	}
 	if s.Mirror != nil {
-		h = branchHead{} // a binding may have just moved the branch
+		h = branchHead{} // a binding may have just moved the branch: read after it
 	}
 	if rev == "" || rev == "HEAD" {
 		rev = r.DefaultBranch
@@ -79,7 +79,7 @@ func (s *Service) resolveHead(ctx context.Context, r *meta.Repo, h branchHead, r
 			if target = h.id; target.IsZero() {
 				continue
 			}
-		} else if target, err = s.readRef(ctx, r.ID, name); errors.Is(err, meta.ErrNotFound) {
+		} else if target, err = s.readRef(ctx, r.ID, name, h.read); errors.Is(err, meta.ErrNotFound) {
 			continue
 		}
 		if err != nil {
