@@ -123,7 +123,11 @@ func SplitMessage(msg string) (title, body string) {
 // (gpgsig, encoding, mergetag) are skipped, with their continuation lines.
 func DecodeCommit(data []byte) (*Commit, error) {
 	c := &Commit{}
-	seenTree := false
+	// As git reads a commit: the tree, the parents right after it, then
+	// the first author and committer. Headers past them (a second
+	// committer included) are extra headers, which git and its fsck
+	// leave alone, and so does this.
+	seenTree, seenAuthor, seenCommitter := false, false, false
 	for {
 		nl := bytes.IndexByte(data, '\n')
 		if nl < 0 {
@@ -138,31 +142,31 @@ func DecodeCommit(data []byte) (*Commit, error) {
 			continue
 		}
 		key, val, _ := strings.Cut(line, " ")
-		switch key {
-		case "tree":
+		switch {
+		case key == "tree" && !seenTree:
 			id, err := ParseID(val)
 			if err != nil {
 				return nil, err
 			}
 			c.Tree, seenTree = id, true
-		case "parent":
+		case key == "parent" && !seenAuthor && !seenCommitter:
 			id, err := ParseID(val)
 			if err != nil {
 				return nil, err
 			}
 			c.Parents = append(c.Parents, id)
-		case "author":
+		case key == "author" && !seenAuthor:
 			s, err := parseSignature(val)
 			if err != nil {
 				return nil, err
 			}
-			c.Author = s
-		case "committer":
+			c.Author, seenAuthor = s, true
+		case key == "committer" && !seenCommitter:
 			s, err := parseSignature(val)
 			if err != nil {
 				return nil, err
 			}
-			c.Committer = s
+			c.Committer, seenCommitter = s, true
 		}
 	}
 	if !seenTree {

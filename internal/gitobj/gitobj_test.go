@@ -302,3 +302,33 @@ func TestEditor(t *testing.T) {
 		t.Fatalf("no-op edit changed root: %s != %s", root, root1)
 	}
 }
+
+// TestDecodeCommitExtraHeaders: as git reads a commit, the tree, the
+// parents after it and the first author and committer count; headers
+// past them (a second, even malformed, committer; a late parent) are
+// extra headers and change nothing (the fsck fuzzer found an accepted
+// commit the decoder refused).
+func TestDecodeCommitExtraHeaders(t *testing.T) {
+	tree := strings.Repeat("1", 40)
+	parent := strings.Repeat("2", 40)
+	tests := []struct {
+		name, data string
+		parents    int
+	}{
+		{"second committer, malformed", "tree " + tree + "\nauthor a <a@x> 1 +0000\ncommitter c <c@x> 2 +0000\ncommitter \n\nmsg", 0},
+		{"second author and tree", "tree " + tree + "\nparent " + parent + "\nauthor a <a@x> 1 +0000\ncommitter c <c@x> 2 +0000\nauthor bad\ntree zz\n\nmsg", 1},
+		{"parent after the committer", "tree " + tree + "\nauthor a <a@x> 1 +0000\ncommitter c <c@x> 2 +0000\nparent xyz\n\nmsg", 0},
+	}
+	for _, tc := range tests {
+		c, err := DecodeCommit([]byte(tc.data))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c.Tree.String() != tree || len(c.Parents) != tc.parents || c.Author.Name != "a" || c.Committer.Name != "c" || c.Message != "msg" {
+			t.Fatalf("%s: %+v", tc.name, c)
+		}
+	}
+	if _, err := DecodeCommit([]byte("tree " + tree + "\nauthor bad\ncommitter c <c@x> 2 +0000\n\nmsg")); err == nil {
+		t.Error("a malformed first author was accepted")
+	}
+}
