@@ -66,21 +66,58 @@ func checkBitmap(t *testing.T, b *bitmap, want map[int32]bool, universe int32) {
 			t.Fatalf("contains(%d) = %v", s, !want[s])
 		}
 	}
-	// orInto and andInto agree with the set.
+	// andAll of b alone is b.
 	words := int(universe+63) / 64
-	or := make([]uint64, words)
-	b.orInto(or)
-	and := make([]uint64, words)
-	for i := range and {
-		and[i] = ^uint64(0)
-	}
 	var scratch [containerWords]uint64
-	b.andInto(and, &scratch)
-	if got := setBits(or); !slices.Equal(got, sorted) {
-		t.Fatalf("orInto: %d slots, want %d", len(got), len(sorted))
+	one := make([]uint64, words)
+	for i := range one {
+		one[i] = ^uint64(0)
 	}
-	if got := setBits(and); !slices.Equal(got[:min(len(got), len(sorted))], sorted) {
-		t.Fatalf("andInto: %d slots, want %d", len(got), len(sorted))
+	andAll(one, []*bitmap{b}, &scratch)
+	if got := setBits(one); !slices.Equal(got, sorted) {
+		t.Fatalf("andAll of one: %d slots, want %d", len(got), len(sorted))
+	}
+}
+
+// TestAndAll intersects random lists of every density, both container
+// kinds and a partial last container, against sets.
+func TestAndAll(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var scratch [containerWords]uint64
+	for round := range 60 {
+		universe := int32(1 + rng.IntN(5<<16))
+		n := 1 + rng.IntN(4)
+		lists := make([]*bitmap, n)
+		count := map[int32]int{}
+		for i := range lists {
+			lists[i] = &bitmap{}
+			// From a few slots to most of them, so that containers are
+			// arrays in some lists and bitmaps in others.
+			share := []float64{0.001, 0.02, 0.06, 0.3, 0.9}[rng.IntN(5)]
+			for s := range universe {
+				if rng.Float64() < share && lists[i].add(s) {
+					count[s]++
+				}
+			}
+		}
+		var want []int32
+		for s, c := range count {
+			if c == n {
+				want = append(want, s)
+			}
+		}
+		slices.Sort(want)
+		dst := make([]uint64, (universe+63)/64)
+		for i := range dst {
+			dst[i] = rng.Uint64() // andAll must not depend on what dst held
+		}
+		nonEmpty := andAll(dst, lists, &scratch)
+		if got := setBits(dst); !slices.Equal(got, want) {
+			t.Fatalf("round %d (%d lists over %d): %d slots, want %d", round, n, universe, len(got), len(want))
+		}
+		if nonEmpty != (len(want) > 0) {
+			t.Fatalf("round %d: andAll reported %v with %d slots", round, nonEmpty, len(want))
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package search
 import (
 	"bytes"
 	"cmp"
+	"math"
 	"math/bits"
 	"slices"
 	"strings"
@@ -624,16 +625,7 @@ const denseShare = 32
 // lists returns the posting lists every match of f is in, shortest first,
 // or nil when none applies.
 func (x *index) lists(f *filter) []list {
-	var out []list
-	if len(f.search) >= 3 {
-		for _, g := range gramsOf(nil, f.search) {
-			k, ok := x.gramNum[g]
-			if !ok {
-				k = -1
-			}
-			out = append(out, x.gramPost.get(k))
-		}
-	}
+	out := x.searchLists(f.search)
 	for _, t := range f.tags {
 		out = append(out, x.termPost.get(t))
 	}
@@ -644,6 +636,58 @@ func (x *index) lists(f *filter) []list {
 		out = append(out, x.termPost.get(f.authorID))
 	}
 	slices.SortFunc(out, func(a, b list) int { return a.len() - b.len() })
+	return out
+}
+
+// searchLists returns the trigram lists a name containing search is in
+// that are worth ANDing. Every match is checked against the whole term
+// anyway (matches), so the lists need only narrow the candidates, and
+// overlapping trigrams ("lla", "lam", "ama") hold nearly the same names:
+// ANDing them all cost a third of a search's CPU for few candidates
+// fewer. The lists taken are the fewest trigrams that cover every
+// character of the term ("lla", "ma-", "-7b" for "llama-7b"), the rarest
+// such set where there are several: every character is still tested, so
+// the candidates are nearly those of all the trigrams.
+func (x *index) searchLists(search []byte) []list {
+	n := len(search) - 2 // trigrams
+	if n < 1 {
+		return nil
+	}
+	grams := make([]list, n)
+	for i := range grams {
+		k, ok := x.gramNum[gramKey(search[i:])]
+		if !ok {
+			k = -1
+		}
+		grams[i] = x.gramPost.get(k)
+	}
+	// best[i] is the cheapest cover of search[:i+3] whose last trigram
+	// starts at i: the fewest trigrams, then the least sum of the logs
+	// of their lengths (the smallest product, for independent lists).
+	type cover struct {
+		count int
+		cost  float64
+		prev  int
+	}
+	best := make([]cover, n)
+	for i := range best {
+		c := math.Log1p(float64(grams[i].len()))
+		best[i] = cover{count: 1, cost: c, prev: -1}
+		if i == 0 {
+			continue
+		}
+		best[i].count = math.MaxInt
+		for j := max(0, i-3); j < i; j++ {
+			b := best[j]
+			if b.count+1 < best[i].count || b.count+1 == best[i].count && b.cost+c < best[i].cost {
+				best[i] = cover{count: b.count + 1, cost: b.cost + c, prev: j}
+			}
+		}
+	}
+	var out []list
+	for i := n - 1; i >= 0; i = best[i].prev {
+		out = append(out, grams[i])
+	}
 	return out
 }
 
@@ -670,12 +714,12 @@ func (x *index) candidates(f *filter) (cand []int32, found bool) {
 		buf := wordPool.Get().(*[]uint64)
 		n := (len(x.ids) + 63) / 64
 		and = slices.Grow((*buf)[:0], n)[:n]
-		clear(and)
-		dense[0].bm.orInto(and)
-		scratch := scratchPool.Get().(*[containerWords]uint64)
-		for _, l := range dense[1:] {
-			l.bm.andInto(and, scratch)
+		bms := make([]*bitmap, len(dense))
+		for i, l := range dense {
+			bms[i] = l.bm
 		}
+		scratch := scratchPool.Get().(*[containerWords]uint64)
+		andAll(and, bms, scratch)
 		scratchPool.Put(scratch)
 		defer func() {
 			*buf = and

@@ -399,3 +399,41 @@ func TestIndexLargeSlots(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchLists: a search term ANDs the fewest trigrams that cover it,
+// the rarest of them where several covers are as short.
+func TestSearchLists(t *testing.T) {
+	x := newIndex()
+	x.mu.Lock()
+	id := int64(0)
+	add := func(name string, n int) {
+		for range n {
+			id++
+			x.put(&meta.SearchDoc{Repo: meta.Repo{ID: id, Type: meta.TypeModel, Namespace: "ns", Name: name}})
+		}
+	}
+	add("abcdefg", 1)
+	add("xbcdx", 5) // "bcd" and "def" common, "cde" rare
+	add("xdefx", 5)
+	x.mu.Unlock()
+	tests := []struct {
+		term string
+		lens []int // of the lists taken, last trigram first
+	}{
+		{"ab", nil},
+		{"abc", []int{1}},
+		{"abcd", []int{6, 1}},              // "bcd", "abc": both needed
+		{"abcdefg", []int{1, 1, 1}},        // "efg", "cde", "abc": not "bcd" (6) or "def" (6)
+		{"ns/abcdefg", []int{1, 1, 1, 11}}, // 10 characters: 4 trigrams, "ns/" in every name
+		{"zzzz", []int{0, 0}},              // unknown trigrams: empty lists
+	}
+	for _, tc := range tests {
+		var got []int
+		for _, l := range x.searchLists([]byte(tc.term)) {
+			got = append(got, l.len())
+		}
+		if !slices.Equal(got, tc.lens) {
+			t.Errorf("%q: lists of lengths %v, want %v", tc.term, got, tc.lens)
+		}
+	}
+}

@@ -81,8 +81,7 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, Search: search,
 		IsForeignKey: func(err error) bool { return code(err) == "23503" },
 		// 53100 disk_full: the server could not extend a file.
-		IsFull:   func(err error) bool { return code(err) == "53100" },
-		TagsJSON: `(SELECT COALESCE(json_agg(tag ORDER BY pos), '[]')::text FROM repo_tags t WHERE t.repo_id = r.id)`,
+		IsFull: func(err error) bool { return code(err) == "53100" },
 		ResetSequence: func(table string) string {
 			return "SELECT setval(pg_get_serial_sequence('" + table + "', 'id'), COALESCE((SELECT MAX(id) FROM " + table + "), 0) + 1, false)"
 		}})}, nil

@@ -112,3 +112,14 @@ func TestCopyFromSQLite(t *testing.T) {
 	}
 	metatest.VerifyCopy(t, dst)
 }
+
+func TestTagsBackfill(t *testing.T) {
+	u := freshDatabase(t)
+	metatest.TagsBackfill(t, func() meta.Store {
+		s, err := Open(t.Context(), u, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(s meta.Store) *sql.DB { return s.(*Store).DB() })
+}

@@ -90,8 +90,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isBusy, Search: search, CacheStatements: true,
-		IsForeignKey: isForeignKey, IsFull: isFull,
-		TagsJSON: `(SELECT json_group_array(tag) FROM (SELECT tag FROM repo_tags t WHERE t.repo_id = r.id ORDER BY pos))`}),
+		IsForeignKey: isForeignKey, IsFull: isFull}),
 		version: version}, nil
 }
 

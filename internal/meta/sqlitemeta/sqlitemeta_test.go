@@ -1,6 +1,7 @@
 package sqlitemeta
 
 import (
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -79,4 +80,15 @@ func TestMigrationsMatchPostgres(t *testing.T) {
 			t.Errorf("migration %d: SQLite %s, PostgreSQL %s", i+1, want, filepath.Base(pg[i]))
 		}
 	}
+}
+
+func TestTagsBackfill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meta.db")
+	metatest.TagsBackfill(t, func() meta.Store {
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, func(s meta.Store) *sql.DB { return s.(*Store).DB() })
 }

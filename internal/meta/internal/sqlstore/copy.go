@@ -29,7 +29,7 @@ var copyTables = []struct {
 	{"objects", "repo_id, oid, kind, size, lfs_oid, lfs_size, data, zlib", false},
 	{"refs", "repo_id, name, target", false},
 	{"repo_lfs", "repo_id, oid, size, created_at", false},
-	{"repo_meta", "repo_id, sha, card_data, card_error, pipeline_tag, library_name, num_parameters, info", false},
+	{"repo_meta", "repo_id, sha, card_data, card_error, pipeline_tag, library_name, num_parameters, info, tags", false},
 	{"repo_tags", "repo_id, tag, pos", false},
 	{"repo_lineage", "repo_id, base_lname, base_name, relation, pos", false},
 	{"downloads_daily", "repo_id, day, n", false},

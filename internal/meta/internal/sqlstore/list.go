@@ -142,7 +142,7 @@ func (o *ops) ListRepos(ctx context.Context, q meta.RepoQuery) ([]meta.Listing, 
 // listing's time.
 func (o *ops) listings(ctx context.Context, tail string, args ...any) ([]meta.Listing, error) {
 	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`, m.repo_id, m.sha, m.card_data, m.card_error, m.pipeline_tag,
-		m.library_name, m.num_parameters, m.info, `+o.d.TagsJSON+`
+		m.library_name, m.num_parameters, m.info, m.tags
 		FROM repos r LEFT JOIN repo_meta m ON m.repo_id = r.id
 		WHERE `+tail, args...)
 	if err != nil {
@@ -208,7 +208,7 @@ func (o *ops) SearchDocs(ctx context.Context, since int64, after meta.DocCursor,
 	// refresh reads only the rows that changed.
 	from := max(since, after.ChangedAt)
 	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`, r.changed_at, COALESCE(m.pipeline_tag, ''), COALESCE(m.num_parameters, 0),
-		`+o.d.TagsJSON+`
+		m.tags
 		FROM repos r LEFT JOIN repo_meta m ON m.repo_id = r.id
 		WHERE r.changed_at >= $1 AND (r.changed_at > $2 OR r.id > $3)
 		ORDER BY r.changed_at, r.id LIMIT `+strconv.Itoa(limit), from, after.ChangedAt, after.ID)
