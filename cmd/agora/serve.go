@@ -103,10 +103,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", f.Args())
 	}
-	lg, _, err := newLogger(stderr, *c.logFormat, *c.logLevel)
+	logs := newLogBuffer(stderr, 100*time.Millisecond, 64<<10)
+	defer logs.Flush()
+	lg, _, err := newLogger(logs, *c.logFormat, *c.logLevel)
 	if err != nil {
 		return err
 	}
+	lg = slog.New(flushingHandler{lg.Handler(), logs})
 	cfg := hub.Config{
 		LFSThreshold: *c.lfsThreshold, MaxRegularFile: *c.maxRegular, MaxCommitBytes: *c.maxCommit,
 		MaxLFSFile: *c.maxLFS, MultipartThreshold: *c.mpThreshold, MultipartChunk: *c.mpChunk, UploadURLTTL: *c.urlTTL,
