@@ -105,7 +105,8 @@ type cachedRow struct {
 	stamp int64
 	l     Listing
 	// seen is the store's data version (refcache.go) before the newest
-	// read of the stamps that found this one; 0 for none.
+	// read that found this stamp (of the stamps, or of the row); 0 for
+	// none.
 	seen atomic.Uint64
 }
 
@@ -129,40 +130,57 @@ const settledStamp = 5 * time.Second
 // pageRows reads the listing rows of ids that exist and that the viewer may
 // see. Re-reading whole rows was 60 % of a listing's CPU (modernc's SQLite
 // decoding metadata and tags); rows are kept by id with the change stamp
-// they were read at, and each listing reads only the stamps, with the
-// viewer's visibility, then the rows whose stamp moved. Every write to a
-// repository or its metadata moves its stamp (the index's feed depends on
-// it too), so a kept row is the row the store would return.
+// they were read at. A kept row is used as it is while the store's data
+// version shows nothing was written since its stamp was last confirmed;
+// else the listing reads the kept rows' stamps, with the viewer's
+// visibility, and re-reads the rows whose stamp moved, with those not
+// kept. Every write to a repository or its metadata moves its stamp (the
+// index's feed depends on it too), so a kept row is the row the store
+// would return.
 func (s *Service) pageRows(ctx context.Context, ids []int64, viewerAll bool, viewerNamespaces []string) ([]Listing, error) {
 	st, ok := s.meta.(repoStamper)
 	if !ok {
 		return s.meta.ReposByIDs(ctx, ids, viewerAll, viewerNamespaces)
 	}
 	ver, versioned := s.dataVersion()
-	if versioned {
-		if out, ok := s.pageFromCache(ids, ver, viewerAll, viewerNamespaces); ok {
-			return out, nil
-		}
-	}
-	stamps, err := st.RepoStamps(ctx, ids, viewerAll, viewerNamespaces)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Listing, 0, len(stamps))
-	var missing []int64
+	out := make([]Listing, 0, len(ids))
+	var check, missing []int64
 	for _, id := range ids {
-		at, ok := stamps[id]
-		if !ok {
-			continue
-		}
-		if c, ok := s.rows.get(id); ok && c.stamp == at {
-			if versioned {
-				c.seen.Store(ver)
+		c, ok := s.rows.get(id)
+		switch {
+		case !ok:
+			missing = append(missing, id)
+		case versioned && c.seen.Load() == ver:
+			// Nothing was written since the stamp was confirmed: the
+			// stamps query would find the same row (visibility is checked
+			// here as the store checks it). On SQLite that query and the
+			// feed's were a quarter of a listing's CPU.
+			if visibleTo(&c.l.Repo, viewerAll, viewerNamespaces) {
+				out = append(out, c.l)
 			}
-			out = append(out, c.l)
-			continue
+		default:
+			check = append(check, id)
 		}
-		missing = append(missing, id)
+	}
+	if len(check) > 0 {
+		stamps, err := st.RepoStamps(ctx, check, viewerAll, viewerNamespaces)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range check {
+			at, ok := stamps[id]
+			if !ok {
+				continue // gone, or not the viewer's to see
+			}
+			if c, ok := s.rows.get(id); ok && c.stamp == at {
+				if versioned {
+					c.seen.Store(ver)
+				}
+				out = append(out, c.l)
+				continue
+			}
+			missing = append(missing, id)
+		}
 	}
 	if len(missing) == 0 {
 		return out, nil
@@ -171,11 +189,14 @@ func (s *Service) pageRows(ctx context.Context, ids []int64, viewerAll bool, vie
 	if err != nil {
 		return nil, err
 	}
-	// The rows were read after the stamps: at least as new as them.
+	// A row is kept only once its stamp has settled: two writes within
+	// one millisecond share a stamp, and the row read between them must
+	// not be taken for the second. The data version was read before the
+	// rows, which are at least as new as it.
 	settled := time.Now().Add(-s.settle).UnixMilli()
 	for _, l := range fetched {
-		if at, ok := stamps[l.Repo.ID]; ok && at < settled {
-			c := &cachedRow{stamp: at, l: l}
+		if l.ChangedAt < settled {
+			c := &cachedRow{stamp: l.ChangedAt, l: l}
 			if versioned {
 				c.seen.Store(ver)
 			}
@@ -185,25 +206,6 @@ func (s *Service) pageRows(ctx context.Context, ids []int64, viewerAll bool, vie
 		out = append(out, l)
 	}
 	return out, nil
-}
-
-// pageFromCache answers pageRows without the store when every row of ids
-// is kept and its stamp was confirmed at data version ver, the version
-// now: nothing was written since, so the stamps query would find the
-// same rows (with visibility checked here as the store checks it). On
-// SQLite that query and the feed's were a quarter of a listing's CPU.
-func (s *Service) pageFromCache(ids []int64, ver uint64, viewerAll bool, viewerNamespaces []string) ([]Listing, bool) {
-	out := make([]Listing, 0, len(ids))
-	for _, id := range ids {
-		c, ok := s.rows.get(id)
-		if !ok || c.seen.Load() != ver {
-			return nil, false
-		}
-		if visibleTo(&c.l.Repo, viewerAll, viewerNamespaces) {
-			out = append(out, c.l)
-		}
-	}
-	return out, true
 }
 
 // visibleTo is the store's visibility rule for listings (sqlstore's

@@ -274,6 +274,9 @@ type Cursor struct {
 type Listing struct {
 	Repo Repo
 	Meta *RepoMeta // nil when nothing was derived yet
+	// ChangedAt is the repository's change stamp (Unix ms, see
+	// SearchDocs) as of the read, which a cache of rows compares.
+	ChangedAt int64
 }
 
 // CursorOf returns the cursor that continues a listing sorted by sort

@@ -956,6 +956,12 @@ func testSearchDocs(t *testing.T, s meta.Store) {
 	if len(ls) != 2 {
 		t.Fatalf("ReposByIDs owner %+v", ls)
 	}
+	// A listing row carries the stamp the feed has for it.
+	for _, l := range ls {
+		if want := map[int64]int64{all[0].Repo.ID: all[0].ChangedAt, changed[0].Repo.ID: changed[0].ChangedAt}[l.Repo.ID]; l.ChangedAt != want {
+			t.Fatalf("ReposByIDs %d: stamp %d, want %d", l.Repo.ID, l.ChangedAt, want)
+		}
+	}
 	// A deletion comes back as a tombstone, in stamp order, and paging
 	// goes past it.
 	stamp = changed[0].ChangedAt + 1

@@ -142,7 +142,7 @@ func (o *ops) ListRepos(ctx context.Context, q meta.RepoQuery) ([]meta.Listing, 
 // listing's time.
 func (o *ops) listings(ctx context.Context, tail string, args ...any) ([]meta.Listing, error) {
 	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`, m.repo_id, m.sha, m.card_data, m.card_error, m.pipeline_tag,
-		m.library_name, m.num_parameters, m.info, m.tags
+		m.library_name, m.num_parameters, m.info, m.tags, r.changed_at
 		FROM repos r LEFT JOIN repo_meta m ON m.repo_id = r.id
 		WHERE `+tail, args...)
 	if err != nil {
@@ -156,11 +156,12 @@ func (o *ops) listings(ctx context.Context, tail string, args ...any) ([]meta.Li
 		var sha []byte
 		var card, info, cardErr, pipe, lib, tags sql.NullString
 		var params sql.NullInt64
-		dest := append(s.dest(), &metaID, &sha, &card, &cardErr, &pipe, &lib, &params, &info, &tags)
+		var changed int64
+		dest := append(s.dest(), &metaID, &sha, &card, &cardErr, &pipe, &lib, &params, &info, &tags, &changed)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("list repos: %w", err)
 		}
-		l := meta.Listing{Repo: s.repo()}
+		l := meta.Listing{Repo: s.repo(), ChangedAt: changed}
 		if metaID.Valid {
 			m := &meta.RepoMeta{CardError: cardErr.String, PipelineTag: pipe.String, LibraryName: lib.String, NumParameters: params.Int64}
 			copy(m.Sha[:], sha)
