@@ -3,6 +3,7 @@ package sqlitemeta
 import (
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -29,7 +30,22 @@ func openTwice(t *testing.T) (*Store, *Store) {
 // its own connections and page cache), across checkpoints that restart
 // the WAL, and stays put while nothing is written.
 func TestDataVersion(t *testing.T) {
+	for _, mapped := range []bool{true, false} {
+		t.Run(map[bool]string{true: "mapped", false: "read"}[mapped], func(t *testing.T) { testDataVersion(t, mapped) })
+	}
+}
+
+func testDataVersion(t *testing.T, mapped bool) {
 	s, other := openTwice(t)
+	switch {
+	case !mapped && s.version.mapped != nil:
+		if err := unmapHeader(s.version.mapped); err != nil {
+			t.Fatal(err)
+		}
+		s.version.mapped = nil
+	case mapped && s.version.mapped == nil && runtime.GOOS == "linux":
+		t.Fatal("the -shm header is not mapped")
+	}
 	ctx := t.Context()
 	version := func() uint64 {
 		t.Helper()
