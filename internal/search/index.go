@@ -64,6 +64,7 @@ type index struct {
 	orders     map[string]*order
 	changes    []int32
 	changeBase int64 // change number of changes[0]
+	epoch      int   // renumbers so far: change numbers of another epoch mean nothing
 
 	// bulk defers posting lists while a build puts every document:
 	// indexAll then builds them list by list, not document by document.
@@ -91,8 +92,10 @@ const (
 // id descending), as of change number seq: a document changed at or after
 // seq may no longer be at its place.
 type order struct {
-	perm []int32
-	seq  int64
+	sort  string
+	perm  []int32
+	seq   int64
+	epoch int // the index's renumbers when it was built
 }
 
 // orderSorts are the sorts that keep an order.
@@ -188,6 +191,7 @@ func (x *index) renumber() {
 	clear(x.orders)
 	clear(x.changed)
 	x.changes, x.changeBase = nil, 1
+	x.epoch++
 }
 
 // name returns the lower-case full name of slot s (not to be modified).
@@ -977,9 +981,10 @@ func (x *index) buildOrder(sort string) *order {
 			return -cmp.Compare(ka.id, kb.id)
 		}
 	}
+	epoch := x.epoch
 	x.mu.RUnlock()
 	slices.SortFunc(perm, cmpSlots)
-	return &order{perm: perm, seq: seq}
+	return &order{sort: sort, perm: perm, seq: seq, epoch: epoch}
 }
 
 // refreshOrders (re)builds the orders that are missing or that many
@@ -1009,10 +1014,22 @@ func (x *index) refreshOrders() {
 		})
 	}
 	wg.Wait()
+	x.installOrders(built)
+}
+
+// installOrders puts built orders in place and drops the change log none
+// needs any more. Two refreshes may overlap: a later-built order may
+// already be in place and the log cut to it, so an older one, which would
+// miss the changes in between, is not installed; nor is one from before a
+// renumber.
+func (x *index) installOrders(built []*order) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for i, sort := range sorts {
-		x.orders[sort] = built[i]
+	for _, o := range built {
+		cur := x.orders[o.sort]
+		if o.epoch == x.epoch && o.seq >= x.changeBase && (cur == nil || cur.seq < o.seq) {
+			x.orders[o.sort] = o
+		}
 	}
 	oldest := x.changeBase + int64(len(x.changes))
 	for _, sort := range orderSorts {

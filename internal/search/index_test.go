@@ -437,3 +437,50 @@ func TestSearchLists(t *testing.T) {
 		}
 	}
 }
+
+// TestOverlappingOrderRefresh: of two order refreshes that overlap, the
+// one built earlier but finishing later must not replace the newer order,
+// whose install cut the change log it would need; nor may an order built
+// before a renumber be installed after it.
+func TestOverlappingOrderRefresh(t *testing.T) {
+	c := newCorpus(11)
+	x := newIndex()
+	change := func(n int) {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		for range n {
+			d := c.change()
+			x.put(&d)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, desc := range []bool{true, false} {
+			q := meta.RepoQuery{ViewerAll: true, Sort: meta.SortDownloads, Desc: desc, Limit: 20}
+			if got, want := x.query(&q, q.Limit), c.reference(q); !sameIDs(c, &q, got, want) {
+				t.Fatalf("%s: query %s:\n got %v\nwant %v", when, describe(&q), got, want)
+			}
+		}
+	}
+	change(300)
+	x.refreshOrders()
+	older := x.buildOrder(meta.SortDownloads)
+	change(100)
+	x.installOrders([]*order{x.buildOrder(meta.SortDownloads)})
+	x.installOrders([]*order{older})
+	if x.orders[meta.SortDownloads] == older {
+		t.Fatal("an older order replaced a newer one")
+	}
+	check("after an overlapping refresh")
+
+	stale := x.buildOrder(meta.SortDownloads)
+	x.mu.Lock()
+	x.renumber()
+	x.mu.Unlock()
+	change(100)
+	x.installOrders([]*order{stale})
+	if x.orders[meta.SortDownloads] != nil {
+		t.Fatal("an order from before the renumber was installed")
+	}
+	check("after a renumber")
+}

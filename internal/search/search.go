@@ -180,13 +180,19 @@ func (ix *Index) catchUp(ctx context.Context, x *index) error {
 	x.mu.RLock()
 	cur := x.cursor
 	x.mu.RUnlock()
-	// While the newest stamp is recent, its rows are read again: another
-	// row may still be stamped with the same millisecond, or a row changed
-	// twice within it. Older stamps are settled (the periodic lookback
-	// covers late commits), and re-reading them would cost a full pass
-	// after a bulk import that stamped many rows alike.
+	// While the newest stamp is recent, the rows stamped since the last
+	// read began are read again: another row may still be stamped with the
+	// same millisecond as the newest, or a row read then changed again
+	// within its millisecond after the read passed it (while later rows
+	// moved the cursor on). Older stamps are settled (the periodic
+	// lookback covers late commits), and re-reading them would cost a full
+	// pass after a bulk import that stamped many rows alike.
 	if began.UnixMilli()-cur.ChangedAt < recentStamp.Milliseconds() {
-		cur = meta.DocCursor{ChangedAt: cur.ChangedAt}
+		from := cur.ChangedAt
+		if !ix.lastCatchUp.IsZero() {
+			from = min(from, ix.lastCatchUp.UnixMilli())
+		}
+		cur = meta.DocCursor{ChangedAt: from}
 	}
 	if _, err := ix.load(ctx, x, cur.ChangedAt, cur); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -34,6 +35,15 @@ func (f *memFeed) put(d meta.SearchDoc) {
 	defer f.mu.Unlock()
 	f.last = max(f.last, time.Now().UnixMilli())
 	d.ChangedAt = f.last
+	f.docs[d.Repo.ID] = d
+}
+
+// putAt stores d stamped at ms, as a writer whose clock read ms would.
+func (f *memFeed) putAt(d meta.SearchDoc, ms int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.last = max(f.last, ms)
+	d.ChangedAt = ms
 	f.docs[d.Repo.ID] = d
 }
 
@@ -158,6 +168,34 @@ func TestIndexFollowsFeed(t *testing.T) {
 	time.Sleep(2 * time.Millisecond) // a listing arriving after the last catch-up
 	if _, _, err := ix.Query(t.Context(), q); err == nil {
 		t.Fatal("query with a failing feed succeeded")
+	}
+}
+
+// TestChangedTwiceInAMillisecond: a repository read at stamp T and then
+// changed again within T, after later rows moved the cursor past it (the
+// second change committed between two batches of a read), is read again
+// by the next listing.
+func TestChangedTwiceInAMillisecond(t *testing.T) {
+	f := newMemFeed()
+	doc := func(id, downloads int64) meta.SearchDoc {
+		return meta.SearchDoc{Repo: meta.Repo{ID: id, Type: meta.TypeModel, Namespace: "o", Name: fmt.Sprint("m", id), Downloads: downloads}}
+	}
+	f.put(doc(1, 0))
+	ix := New(testLogger(t), f, Options{})
+	run(t, ix)
+	// Stamps a little ahead: the writes happen while the next read runs.
+	at := time.Now().UnixMilli() + 50
+	f.putAt(doc(2, 1), at)
+	f.putAt(doc(3, 1), at+1)
+	q := meta.RepoQuery{Sort: meta.SortDownloads, Desc: true, Limit: 10}
+	if ids, _, _ := ix.Query(t.Context(), q); len(ids) != 3 {
+		t.Fatalf("first listing %v", ids)
+	}
+	f.putAt(doc(2, 9), at) // again within its millisecond, behind the cursor
+	time.Sleep(2 * time.Millisecond)
+	ids, _, err := ix.Query(t.Context(), q)
+	if err != nil || !slices.Equal(ids, []int64{2, 3, 1}) {
+		t.Fatalf("listing after the second change = %v (%v), want [2 3 1]", ids, err)
 	}
 }
 
