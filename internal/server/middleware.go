@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,27 +23,34 @@ import (
 	"github.com/agorahub/agora/internal/hub"
 )
 
-func withRequestID(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if id == "" {
-			id = r.Header.Get("X-Amzn-Trace-Id") // sent by huggingface_hub on every request
-		}
-		if id == "" || len(id) > 128 {
-			var b [8]byte
-			rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-Id", id)
-		ctx := context.WithValue(r.Context(), keyRequestID, id)
-		// The audit log records where security events came from.
-		ip := r.RemoteAddr
-		if host, _, err := net.SplitHostPort(ip); err == nil {
-			ip = host
-		}
-		h.ServeHTTP(w, r.WithContext(hub.WithClientIP(ctx, ip)))
-	})
+// reqState is what the outer middleware keeps about a request, in one
+// context value: its id, and the route the mux matched (for the access
+// log and metrics).
+type reqState struct {
+	id    string
+	route string
 }
+
+// requestIDs numbers the requests that come without an id: a random
+// prefix per process and a counter, unique without a read of the system's
+// random source per request.
+var requestIDs = func() func() string {
+	var seed [4]byte
+	rand.Read(seed[:])
+	prefix := hex.EncodeToString(seed[:])
+	var n atomic.Uint64
+	return func() string {
+		var b [16]byte
+		copy(b[:], prefix)
+		v := uint32(n.Add(1))
+		const digits = "0123456789abcdef"
+		for i := 15; i >= 8; i-- {
+			b[i] = digits[v&15]
+			v >>= 4
+		}
+		return string(b[:])
+	}
+}()
 
 func withRecovery(lg *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -114,6 +123,20 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	bytes    *prometheus.CounterVec
+	// routes caches each route's series: looking them up by label values
+	// hashes the values on every request.
+	routes sync.Map // string → *routeMetrics
+}
+
+type routeMetrics struct {
+	duration prometheus.Observer
+	bytes    prometheus.Counter
+	requests sync.Map // codeKey → prometheus.Counter
+}
+
+type codeKey struct {
+	method string
+	code   int
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -133,6 +156,32 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	return m
 }
 
+// observe counts one answered request. Routes are a fixed set of names
+// and methods and codes few, so the caches stay small; a method outside
+// the usual ones is counted without caching (clients choose it).
+func (m *metrics) observe(route, method string, code int, dur time.Duration, bytes int64) {
+	v, ok := m.routes.Load(route)
+	if !ok {
+		v, _ = m.routes.LoadOrStore(route, &routeMetrics{
+			duration: m.duration.WithLabelValues(route), bytes: m.bytes.WithLabelValues(route)})
+	}
+	rm := v.(*routeMetrics)
+	rm.duration.Observe(dur.Seconds())
+	rm.bytes.Add(float64(bytes))
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions:
+	default:
+		m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+		return
+	}
+	k := codeKey{method, code}
+	c, ok := rm.requests.Load(k)
+	if !ok {
+		c, _ = rm.requests.LoadOrStore(k, m.requests.WithLabelValues(route, method, strconv.Itoa(code)))
+	}
+	c.(prometheus.Counter).Inc()
+}
+
 // redactPath hides the signed tokens that upload and download URLs carry
 // in their path.
 func redactPath(p string) string {
@@ -143,11 +192,27 @@ func redactPath(p string) string {
 	return p
 }
 
-func (s *Server) withAccessLog(h http.Handler) http.Handler {
+// withRequest gives the request its id (the caller's, or a new one) and
+// its client address, then logs and counts the answer. One context value
+// and one copy of the request serve both.
+func (s *Server) withRequest(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		route := "other"
-		r = r.WithContext(context.WithValue(r.Context(), keyRoute, &route))
+		id := r.Header.Get("X-Request-Id")
+		if id == "" {
+			id = r.Header.Get("X-Amzn-Trace-Id") // sent by huggingface_hub on every request
+		}
+		if id == "" || len(id) > 128 {
+			id = requestIDs()
+		}
+		w.Header().Set("X-Request-Id", id)
+		st := &reqState{id: id, route: "other"}
+		// The audit log records where security events came from.
+		ip := r.RemoteAddr
+		if host, _, err := net.SplitHostPort(ip); err == nil {
+			ip = host
+		}
+		r = r.WithContext(hub.WithClientIP(context.WithValue(r.Context(), keyRequest, st), ip))
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		if s.cfg.WriteIdleTimeout <= 0 {
 			// No write deadline to keep: any file response may have the
@@ -157,17 +222,14 @@ func (s *Server) withAccessLog(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(sw, r)
 		dur := time.Since(start)
-		code := strconv.Itoa(sw.status)
-		s.metrics.requests.WithLabelValues(route, r.Method, code).Inc()
-		s.metrics.duration.WithLabelValues(route).Observe(dur.Seconds())
-		s.metrics.bytes.WithLabelValues(route).Add(float64(sw.bytes))
+		s.metrics.observe(st.route, r.Method, sw.status, dur, sw.bytes)
 		user := ""
 		if id := Identity(r.Context()); id != nil {
 			user = id.User.Name
 		}
 		s.lg.LogAttrs(r.Context(), slog.LevelInfo, "http",
-			slog.String("req", RequestID(r.Context())), slog.String("method", r.Method),
-			slog.String("path", redactPath(r.URL.EscapedPath())), slog.String("route", route),
+			slog.String("req", st.id), slog.String("method", r.Method),
+			slog.String("path", redactPath(r.URL.EscapedPath())), slog.String("route", st.route),
 			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes), slog.Duration("dur", dur),
 			slog.String("user", user), slog.String("remote", r.RemoteAddr))
 	})

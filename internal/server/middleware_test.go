@@ -114,6 +114,7 @@ func TestMiddleware(t *testing.T) {
 		{"internal error hides its cause", "/internal", "", 500, `{"error":"Internal error (request `, "", "internal"},
 		{"panic", "/panic", "", 500, `{"error":"Internal error (request `, "", "other"},
 	}
+	ids := map[string]bool{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", tt.path, nil)
@@ -128,9 +129,10 @@ func TestMiddleware(t *testing.T) {
 			if w.Code != tt.status || !strings.HasPrefix(body, tt.body) || w.Header().Get("X-Error-Code") != tt.code {
 				t.Fatalf("%d %q (code %q), want %d %q… (code %q)", w.Code, body, w.Header().Get("X-Error-Code"), tt.status, tt.body, tt.code)
 			}
-			if id == "" {
-				t.Fatal("no X-Request-Id")
+			if id == "" || ids[id] {
+				t.Fatalf("X-Request-Id %q: missing or given before", id)
 			}
+			ids[id] = true
 			if w.Code == 200 && tt.path != "/healthz" && !strings.HasSuffix(body, " "+id) {
 				t.Fatalf("the handler saw request id %q, the client %q", body, id)
 			}
@@ -158,8 +160,18 @@ func TestMiddleware(t *testing.T) {
 		t.Error("a 4xx was logged as an error")
 	}
 
-	// Metrics count every request by route and status.
+	// A caller's own id is kept; a method outside the usual ones is
+	// counted too.
+	req := httptest.NewRequest("PROPFIND", "/a", nil)
+	req.Header.Set("X-Request-Id", "caller-chose-this")
 	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if got := w.Header().Get("X-Request-Id"); got != "caller-chose-this" || !strings.HasSuffix(w.Body.String(), " caller-chose-this") {
+		t.Errorf("request id %q, body %q: the caller's id was not kept", got, w.Body.String())
+	}
+
+	// Metrics count every request by route and status.
+	w = httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	metrics := w.Body.String()
 	for _, want := range []string{
@@ -167,6 +179,8 @@ func TestMiddleware(t *testing.T) {
 		`agora_http_requests_total{code="200",method="GET",route="first-both"} 1`,
 		`agora_http_requests_total{code="500",method="GET",route="other"} 1`,
 		`agora_http_request_duration_seconds_count{route="second-b"} 1`,
+		`agora_http_requests_total{code="200",method="PROPFIND",route="first-a"} 1`,
+		`agora_http_request_duration_seconds_count{route="first-a"} 2`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -224,8 +224,7 @@ func (s *Server) Handler() http.Handler {
 	// Recovery inside the access log: a request that panicked is logged
 	// and counted with the 500 it got.
 	h = withRecovery(s.lg, h)
-	h = s.withAccessLog(h)
-	h = withRequestID(h)
+	h = s.withRequest(h)
 	if s.public != nil && s.public.Path != "" {
 		h = stripPrefix(s.public.Path, h)
 	}
@@ -378,16 +377,17 @@ func (s *Server) RenderError(w http.ResponseWriter, r *http.Request, render Rend
 type ctxKey int
 
 const (
-	keyRequestID ctxKey = iota
+	keyRequest ctxKey = iota
 	keyIdentity
-	keyRoute
 	keyConn
 )
 
 // RequestID returns the request's id.
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(keyRequestID).(string)
-	return id
+	if st, ok := ctx.Value(keyRequest).(*reqState); ok {
+		return st.id
+	}
+	return ""
 }
 
 // Identity returns the authenticated caller, or nil for anonymous.
@@ -403,7 +403,7 @@ func WithIdentity(ctx context.Context, id *auth.Identity) context.Context {
 
 // SetRoute names the matched route for metrics and logs.
 func SetRoute(r *http.Request, name string) {
-	if p, ok := r.Context().Value(keyRoute).(*string); ok {
-		*p = name
+	if st, ok := r.Context().Value(keyRequest).(*reqState); ok {
+		st.route = name
 	}
 }
