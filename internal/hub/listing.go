@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/agorahub/agora/internal/auth"
@@ -12,14 +11,16 @@ import (
 )
 
 // ListingIndex proposes the repositories of a listing (package search
-// implements it): the ids of the first q.Limit matches of q in q's order,
-// or how many match. The viewer's visibility is part of q. ok is false
-// while the index is not ready, and then listings use the store's own
-// queries. The rows shown are always re-read from the store with the
-// viewer's visibility, so an index may be a moment behind but never shows
-// what the viewer may not see.
+// implements it): the first q.Limit matches of q in q's order, each with
+// the change stamp it was indexed at, or how many match. The viewer's
+// visibility is part of q. An index answers after reading the changes
+// made before the call, so its stamps are the store's as of the listing.
+// ok is false while the index is not ready, and then listings use the
+// store's own queries. The rows shown come from the store (or were read
+// from it at the same stamp) and with the viewer's visibility, so an index
+// never shows what the viewer may not see.
 type ListingIndex interface {
-	Query(ctx context.Context, q meta.RepoQuery) (ids []int64, ok bool, err error)
+	Query(ctx context.Context, q meta.RepoQuery) (hits []meta.DocCursor, ok bool, err error)
 	Count(ctx context.Context, q meta.RepoQuery) (n int64, ok bool, err error)
 	// Forget drops a proposed repository the store no longer has.
 	Forget(id int64)
@@ -66,11 +67,11 @@ func (s *Service) listFromIndex(ctx context.Context, who *auth.Identity, q ListQ
 		return nil, false, true, err
 	}
 	mq.Limit = q.Limit + 1
-	ids, ok, err := ix.Query(ctx, mq)
+	hits, ok, err := ix.Query(ctx, mq)
 	if !ok || err != nil {
 		return nil, false, ok, err
 	}
-	found, err := s.pageRows(ctx, ids, mq.ViewerAll, mq.ViewerNamespaces)
+	found, err := s.pageRows(ctx, hits, mq.ViewerAll, mq.ViewerNamespaces)
 	if err != nil {
 		return nil, false, true, err
 	}
@@ -78,36 +79,25 @@ func (s *Service) listFromIndex(ctx context.Context, who *auth.Identity, q ListQ
 	for i := range found {
 		byID[found[i].Repo.ID] = &found[i]
 	}
-	rows = make([]Listing, 0, len(ids))
-	for _, id := range ids {
-		if l, ok := byID[id]; ok {
+	rows = make([]Listing, 0, len(hits))
+	for _, h := range hits {
+		if l, ok := byID[h.ID]; ok {
 			rows = append(rows, *l)
-		} else if _, err := s.meta.RepoByID(ctx, id); errors.Is(err, meta.ErrNotFound) {
-			ix.Forget(id)
+		} else if _, err := s.meta.RepoByID(ctx, h.ID); errors.Is(err, meta.ErrNotFound) {
+			ix.Forget(h.ID)
 		}
 	}
-	more = len(ids) > q.Limit
+	more = len(hits) > q.Limit
 	if len(rows) > q.Limit {
 		rows = rows[:q.Limit]
 	}
 	return rows, more, true, nil
 }
 
-// repoStamper is the store's cheap read of the change stamps of
-// repositories the viewer may see (sqlstore's RepoStamps): no metadata,
-// no tags.
-type repoStamper interface {
-	RepoStamps(ctx context.Context, ids []int64, viewerAll bool, viewerNamespaces []string) (map[int64]int64, error)
-}
-
 // cachedRow is a listing row as read at a change stamp.
 type cachedRow struct {
 	stamp int64
 	l     Listing
-	// seen is the store's data version (refcache.go) before the newest
-	// read that found this stamp (of the stamps, or of the row); 0 for
-	// none.
-	seen atomic.Uint64
 }
 
 func rowSize(c *cachedRow) int {
@@ -127,60 +117,28 @@ const rowCacheBytes = 32 << 20
 // read between them must not be taken for the second.
 const settledStamp = 5 * time.Second
 
-// pageRows reads the listing rows of ids that exist and that the viewer may
-// see. Re-reading whole rows was 60 % of a listing's CPU (modernc's SQLite
-// decoding metadata and tags); rows are kept by id with the change stamp
-// they were read at. A kept row is used as it is while the store's data
-// version shows nothing was written since its stamp was last confirmed;
-// else the listing reads the kept rows' stamps, with the viewer's
-// visibility, and re-reads the rows whose stamp moved, with those not
-// kept. Every write to a repository or its metadata moves its stamp (the
-// index's feed depends on it too), so a kept row is the row the store
-// would return.
-func (s *Service) pageRows(ctx context.Context, ids []int64, viewerAll bool, viewerNamespaces []string) ([]Listing, error) {
-	st, ok := s.meta.(repoStamper)
-	if !ok {
-		return s.meta.ReposByIDs(ctx, ids, viewerAll, viewerNamespaces)
-	}
-	ver, versioned := s.dataVersion()
-	out := make([]Listing, 0, len(ids))
-	var check, missing []int64
-	for _, id := range ids {
-		c, ok := s.rows.get(id)
-		switch {
-		case !ok:
-			missing = append(missing, id)
-		case versioned && c.seen.Load() == ver:
-			// Nothing was written since the stamp was confirmed: the
-			// stamps query would find the same row (visibility is checked
-			// here as the store checks it). On SQLite that query and the
-			// feed's were a quarter of a listing's CPU.
+// pageRows reads the listing rows of hits that exist and that the viewer
+// may see. Re-reading whole rows was 60 % of a listing's CPU (modernc's
+// SQLite decoding metadata and tags), so rows are kept by id with the
+// change stamp they were read at. A hit's stamp is the store's as of the
+// listing (the index read the changes made before it), and every write to
+// a repository or its metadata moves its stamp (the index's feed depends
+// on it too): a kept row at the hit's stamp is the row the store would
+// return, and only the others are read, in one query. Checking the kept
+// rows' stamps in the store instead cost a query per listing, the largest
+// part of a listing's time on PostgreSQL.
+func (s *Service) pageRows(ctx context.Context, hits []meta.DocCursor, viewerAll bool, viewerNamespaces []string) ([]Listing, error) {
+	out := make([]Listing, 0, len(hits))
+	var missing []int64
+	for _, h := range hits {
+		if c, ok := s.rows.get(h.ID); ok && c.stamp == h.ChangedAt {
+			// Visibility is checked here as the store checks it.
 			if visibleTo(&c.l.Repo, viewerAll, viewerNamespaces) {
 				out = append(out, c.l)
 			}
-		default:
-			check = append(check, id)
+			continue
 		}
-	}
-	if len(check) > 0 {
-		stamps, err := st.RepoStamps(ctx, check, viewerAll, viewerNamespaces)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range check {
-			at, ok := stamps[id]
-			if !ok {
-				continue // gone, or not the viewer's to see
-			}
-			if c, ok := s.rows.get(id); ok && c.stamp == at {
-				if versioned {
-					c.seen.Store(ver)
-				}
-				out = append(out, c.l)
-				continue
-			}
-			missing = append(missing, id)
-		}
+		missing = append(missing, h.ID)
 	}
 	if len(missing) == 0 {
 		return out, nil
@@ -191,17 +149,12 @@ func (s *Service) pageRows(ctx context.Context, ids []int64, viewerAll bool, vie
 	}
 	// A row is kept only once its stamp has settled: two writes within
 	// one millisecond share a stamp, and the row read between them must
-	// not be taken for the second. The data version was read before the
-	// rows, which are at least as new as it.
+	// not be taken for the second.
 	settled := time.Now().Add(-s.settle).UnixMilli()
 	for _, l := range fetched {
 		if l.ChangedAt < settled {
-			c := &cachedRow{stamp: l.ChangedAt, l: l}
-			if versioned {
-				c.seen.Store(ver)
-			}
 			s.rows.del(l.Repo.ID)
-			s.rows.put(l.Repo.ID, c)
+			s.rows.put(l.Repo.ID, &cachedRow{stamp: l.ChangedAt, l: l})
 		}
 		out = append(out, l)
 	}

@@ -37,6 +37,7 @@ type index struct {
 	likes     col32
 	trending  col32
 	params    []int64
+	stamp     []int64  // the feed's change stamp of the document, Unix ms
 	tagOff    []uint32 // sorted terms of "t:<tag>" in tagTerms
 	tagLen    []uint32
 	changed   []int32 // change number of the last put (see renumber)
@@ -315,6 +316,7 @@ func (x *index) put(sd *meta.SearchDoc) {
 		x.likes.append(r.Likes)
 		x.trending.append(r.Trending)
 		x.params = append(x.params, sd.NumParameters)
+		x.stamp = append(x.stamp, sd.ChangedAt)
 		x.tagOff = append(x.tagOff, uint32(len(x.tagTerms)))
 		x.tagLen = append(x.tagLen, uint32(len(tags)))
 		x.tagTerms = append(x.tagTerms, tags...)
@@ -381,6 +383,7 @@ func (x *index) put(sd *meta.SearchDoc) {
 	x.likes.set(s, r.Likes)
 	x.trending.set(s, r.Trending)
 	x.params[s] = sd.NumParameters
+	x.stamp[s] = sd.ChangedAt
 }
 
 // internTags interns tags as sorted, distinct "t:" terms (a fresh slice).
@@ -450,7 +453,7 @@ func (x *index) trim() {
 	x.typ, x.flags = trimmed(x.typ), trimmed(x.flags)
 	x.nameOff, x.nameLen, x.names = trimmed(x.nameOff), trimmed(x.nameLen), trimmed(x.names)
 	x.ns, x.pipe = trimmed(x.ns), trimmed(x.pipe)
-	x.created, x.updated, x.params = trimmed(x.created), trimmed(x.updated), trimmed(x.params)
+	x.created, x.updated, x.params, x.stamp = trimmed(x.created), trimmed(x.updated), trimmed(x.params), trimmed(x.stamp)
 	x.downloads.v, x.likes.v, x.trending.v = trimmed(x.downloads.v), trimmed(x.likes.v), trimmed(x.trending.v)
 	x.tagOff, x.tagLen, x.tagTerms = trimmed(x.tagOff), trimmed(x.tagLen), trimmed(x.tagTerms)
 	x.changed = trimmed(x.changed)
@@ -469,7 +472,7 @@ func trimmed[T any](s []T) []T {
 // bytes is the memory the index holds, about.
 func (x *index) bytes() int {
 	n := 8*cap(x.ids) + cap(x.typ) + cap(x.flags) + 4*cap(x.nameOff) + 2*cap(x.nameLen) + 4*cap(x.ns) + 4*cap(x.pipe) +
-		8*(cap(x.created)+cap(x.updated)+cap(x.params)) + 4*cap(x.changed) + x.downloads.bytes() + x.likes.bytes() + x.trending.bytes() +
+		8*(cap(x.created)+cap(x.updated)+cap(x.params)+cap(x.stamp)) + 4*cap(x.changed) + x.downloads.bytes() + x.likes.bytes() + x.trending.bytes() +
 		4*cap(x.tagOff) + 4*cap(x.tagLen) + cap(x.names) + 4*cap(x.tagTerms) + 4*cap(x.changes)
 	n += len(x.slots.pages) * (4*idPage + 32)
 	n += x.terms.bytes() + x.termPost.bytes() + 16*len(x.gramNum) + x.gramPost.bytes()
@@ -1104,8 +1107,9 @@ func (h *topN) sorted() []int32 {
 	return h.slots
 }
 
-// query returns the ids of the first n matches of q in order.
-func (x *index) query(q *meta.RepoQuery, n int) []int64 {
+// query returns the first n matches of q in order, each with the change
+// stamp of the document indexed.
+func (x *index) query(q *meta.RepoQuery, n int) []meta.DocCursor {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if n <= 0 {
@@ -1142,11 +1146,11 @@ func (x *index) query(q *meta.RepoQuery, n int) []int64 {
 		}
 	}
 	out := h.sorted()
-	ids := make([]int64, len(out))
+	hits := make([]meta.DocCursor, len(out))
 	for i, s := range out {
-		ids[i] = x.ids[s]
+		hits[i] = meta.DocCursor{ID: x.ids[s], ChangedAt: x.stamp[s]}
 	}
-	return ids
+	return hits
 }
 
 // count returns how many documents match q, on every page.

@@ -17,9 +17,10 @@ import (
 // names (so trigram lists of every density), few tags, owners and values
 // (so ties in every sort).
 type corpus struct {
-	rng  *rand.Rand
-	next int64
-	docs map[int64]meta.SearchDoc // the current documents, by id
+	rng   *rand.Rand
+	next  int64
+	clock int64                    // the last change stamp given
+	docs  map[int64]meta.SearchDoc // the current documents, by id
 }
 
 var (
@@ -67,6 +68,18 @@ func (c *corpus) fill(d *meta.SearchDoc) {
 // change returns a random change: a new repository, an update, a rename
 // or a deletion.
 func (c *corpus) change() meta.SearchDoc {
+	d := c.changeDoc()
+	// Stamped as a store would, several changes sometimes in one
+	// millisecond (a feed stamps them again).
+	c.clock += int64(c.rng.IntN(3))
+	d.ChangedAt = 1e12 + c.clock
+	if !d.Deleted {
+		c.docs[d.Repo.ID] = d
+	}
+	return d
+}
+
+func (c *corpus) changeDoc() meta.SearchDoc {
 	rng := c.rng
 	if len(c.docs) == 0 || rng.IntN(3) == 0 {
 		c.next++
@@ -326,9 +339,15 @@ func checkPages(t *testing.T, c *corpus, x *index, q meta.RepoQuery) {
 	t.Helper()
 	for page := 0; page < 1000; page++ {
 		want := c.reference(q)
-		got := x.query(&q, q.Limit)
+		hits := x.query(&q, q.Limit)
+		got := idsOf(hits)
 		if !sameIDs(c, &q, got, want) {
 			t.Fatalf("query %s page %d:\n got %v\nwant %v", describe(&q), page, got, want)
+		}
+		for _, h := range hits {
+			if at := c.docs[h.ID].ChangedAt; at != h.ChangedAt {
+				t.Fatalf("repository %d listed at stamp %d, changed at %d", h.ID, h.ChangedAt, at)
+			}
 		}
 		if len(got) < q.Limit {
 			break
@@ -391,7 +410,7 @@ func TestIndexLargeSlots(t *testing.T) {
 		q := c.query()
 		q.Limit = 1 + c.rng.IntN(60)
 		want := c.reference(q)
-		if got := x.query(&q, q.Limit); !sameIDs(c, &q, got, want) {
+		if got := idsOf(x.query(&q, q.Limit)); !sameIDs(c, &q, got, want) {
 			t.Fatalf("query %s:\n got %v\nwant %v", describe(&q), got, want)
 		}
 		if n, want := x.count(&q), c.count(q); n != want {
@@ -457,7 +476,7 @@ func TestOverlappingOrderRefresh(t *testing.T) {
 		t.Helper()
 		for _, desc := range []bool{true, false} {
 			q := meta.RepoQuery{ViewerAll: true, Sort: meta.SortDownloads, Desc: desc, Limit: 20}
-			if got, want := x.query(&q, q.Limit), c.reference(q); !sameIDs(c, &q, got, want) {
+			if got, want := idsOf(x.query(&q, q.Limit)), c.reference(q); !sameIDs(c, &q, got, want) {
 				t.Fatalf("%s: query %s:\n got %v\nwant %v", when, describe(&q), got, want)
 			}
 		}

@@ -85,10 +85,12 @@ func New(lg *slog.Logger, feed Feed, opts Options) *Index {
 	return &Index{lg: lg, feed: feed, opts: opts}
 }
 
-// Query returns the ids of the first q.Limit repositories matching q, in
-// q's order, after reading the changes made before the call. ok is false
-// while the index is not ready.
-func (ix *Index) Query(ctx context.Context, q meta.RepoQuery) (ids []int64, ok bool, err error) {
+// Query returns the first q.Limit repositories matching q, in q's order,
+// after reading the changes made before the call: each one's id and the
+// change stamp it was indexed at, so that a row kept from an earlier read
+// at the same stamp is the store's current row. ok is false while the
+// index is not ready.
+func (ix *Index) Query(ctx context.Context, q meta.RepoQuery) (hits []meta.DocCursor, ok bool, err error) {
 	x := ix.x.Load()
 	if x == nil {
 		return nil, false, nil

@@ -108,16 +108,47 @@ func checkIndex(t *testing.T, c *corpus, ix *Index, queries int) {
 	for range queries {
 		q := c.query()
 		want := c.reference(q)
-		got, ok, err := ix.Query(t.Context(), q)
+		hits, ok, err := ix.Query(t.Context(), q)
 		if err != nil || !ok {
 			t.Fatalf("query: ok %v, %v", ok, err)
 		}
-		if !sameIDs(c, &q, got, want) {
+		if got := idsOf(hits); !sameIDs(c, &q, got, want) {
 			t.Fatalf("query %s:\n got %v\nwant %v", describe(&q), got, want)
 		}
+		checkStamps(t, ix, hits)
 		n, _, err := ix.Count(t.Context(), q)
 		if err != nil || n != c.count(q) {
 			t.Fatalf("count %s = %d (%v), want %d", describe(&q), n, err, c.count(q))
+		}
+	}
+}
+
+func idsOf(hits []meta.DocCursor) []int64 {
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	return ids
+}
+
+// checkStamps checks that each hit comes with the stamp of the feed's
+// document, which the listing's rows are checked against.
+func checkStamps(t *testing.T, ix *Index, hits []meta.DocCursor) {
+	t.Helper()
+	var f *memFeed
+	switch feed := ix.feed.(type) {
+	case *memFeed:
+		f = feed
+	case *versionedFeed:
+		f = feed.memFeed
+	default:
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, h := range hits {
+		if d := f.docs[h.ID]; d.ChangedAt != h.ChangedAt {
+			t.Fatalf("repository %d listed at stamp %d, the feed's is %d", h.ID, h.ChangedAt, d.ChangedAt)
 		}
 	}
 }
@@ -155,8 +186,8 @@ func TestIndexFollowsFeed(t *testing.T) {
 	delete(c.docs, id)
 	ix.Forget(id)
 	q := meta.RepoQuery{ViewerAll: true, Limit: 10_000}
-	ids, _, _ := ix.Query(t.Context(), q)
-	if slices.Contains(ids, id) {
+	hits, _, _ := ix.Query(t.Context(), q)
+	if slices.Contains(idsOf(hits), id) {
 		t.Fatalf("forgotten repository %d still listed", id)
 	}
 	// A failing feed fails the listing rather than answering from stale
@@ -188,14 +219,14 @@ func TestChangedTwiceInAMillisecond(t *testing.T) {
 	f.putAt(doc(2, 1), at)
 	f.putAt(doc(3, 1), at+1)
 	q := meta.RepoQuery{Sort: meta.SortDownloads, Desc: true, Limit: 10}
-	if ids, _, _ := ix.Query(t.Context(), q); len(ids) != 3 {
-		t.Fatalf("first listing %v", ids)
+	if hits, _, _ := ix.Query(t.Context(), q); len(hits) != 3 {
+		t.Fatalf("first listing %v", hits)
 	}
 	f.putAt(doc(2, 9), at) // again within its millisecond, behind the cursor
 	time.Sleep(2 * time.Millisecond)
-	ids, _, err := ix.Query(t.Context(), q)
-	if err != nil || !slices.Equal(ids, []int64{2, 3, 1}) {
-		t.Fatalf("listing after the second change = %v (%v), want [2 3 1]", ids, err)
+	hits, _, err := ix.Query(t.Context(), q)
+	if err != nil || !slices.Equal(idsOf(hits), []int64{2, 3, 1}) || hits[0].ChangedAt != at {
+		t.Fatalf("listing after the second change = %v (%v), want ids [2 3 1], the first at %d", hits, err, at)
 	}
 }
 

@@ -27,14 +27,15 @@ import (
 // Only documents are saved: posting lists and orders follow from them on
 // load, so their layout can change without a new version. A record is
 // id, type, flags, name, namespace term, pipeline term + 1, the six sort
-// and filter values, tag terms. Records are written in chunks, each under
+// and filter values, the change stamp (as the cursor's less it), tag
+// terms. Records are written in chunks, each under
 // the read lock: a document changed while the file is written may be in
 // its old or new state, which is why loading re-reads the feed from
 // refreshLookback before the cursor taken at the start.
 const (
 	snapshotMagic   = "agora search index\n"
 	snapshotEnd     = "end\n"
-	snapshotVersion = 1
+	snapshotVersion = 2 // 2: the change stamp of each document
 	snapshotChunk   = 4096
 )
 
@@ -122,6 +123,8 @@ func writeSnapshot(w io.Writer, x *index, storeID string) (int64, error) {
 			for _, v := range [...]int64{x.created[s], x.updated[s], x.downloads.get(s), x.likes.get(s), x.trending.get(s), x.params[s]} {
 				b = binary.AppendVarint(b, v)
 			}
+			b = binary.AppendVarint(b, cur.ChangedAt-x.stamp[s]) // small: most stamps are old
+
 			tags := x.tags(s)
 			b = binary.AppendUvarint(b, uint64(len(tags)))
 			for _, t := range tags {
@@ -354,6 +357,7 @@ func readSnapshot(rd io.Reader, storeID string, notBefore time.Time) (x *index, 
 			x.likes.append(sv())
 			x.trending.append(sv())
 			x.params = append(x.params, sv())
+			x.stamp = append(x.stamp, x.cursor.ChangedAt-sv())
 			nt := uv()
 			if nt > maxSnapTags || err != nil {
 				return nil, cmpErr(err, fmt.Errorf("%w: %d tags", ErrSnapshot, nt))
