@@ -16,7 +16,8 @@
 #   bench/metadata.sh [DURATION] [CONNECTIONS]   defaults: 10s, 16
 #
 # With PROFILE=DIR, a CPU profile of the server is saved in DIR for each
-# endpoint's agora run (go tool pprof DIR/model_info.pprof).
+# endpoint's agora run (go tool pprof DIR/model_info.pprof), with what it
+# allocated in DIR/model_info.allocs.pprof (-sample_index=alloc_space).
 #
 # With BASE=BINARY, a second agora (say, built from the last commit) serves
 # the same data in the same run, driven right after this tree's build, so
@@ -153,9 +154,11 @@ row() {
 		mkdir -p "$PROFILE"
 		curl -sf -o "$PROFILE/$1.pprof" "http://127.0.0.1:$((port + 1))/debug/pprof/profile?seconds=${dur%s}" &
 		prof=$!
+		curl -sf -o "$PROFILE/$1.allocs.pprof" "http://127.0.0.1:$((port + 1))/debug/pprof/allocs?seconds=${dur%s}" &
+		prof+=" $!"
 	fi
 	read -r ar ap50 ap99 acpu <<<"$(measure "$apid" "$1" "$2" "$url$3")"
-	[[ -z $prof ]] || wait "$prof" || true
+	[[ -z $prof ]] || wait $prof || true
 	line=$(printf '%-13s %9s %8s %8s %7s' "$1" "$ar" "$ap50" "$ap99" "$acpu")
 	if [[ -n ${BASE:-} ]]; then
 		read -r br _ bp99 bcpu <<<"$(measure "$bpid" "$1" "$2" "$burl$3")"

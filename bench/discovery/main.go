@@ -4,7 +4,9 @@
 // starts `agora serve` on it and drives list_models (search + filters +
 // sort) and model_info with 16 concurrent connections on loopback,
 // printing latency percentiles against the goals (p99 < 50 ms for
-// search, < 10 ms for model_info), how long the listing index took to be
+// listings, < 5 ms for model_info) with the server's own view of each
+// scenario (its CPU per request, its latency histogram, its garbage
+// collections), how long the listing index took to be
 // ready, and the server's RSS and Go heap (separately: SQLite's page
 // cache is in the RSS, not in the heap) with the index's own share.
 // With -restart it then stops the server (which saves the index's
@@ -21,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -324,7 +327,9 @@ func main() {
 			return
 		}
 		load(url, *conns, 2*time.Second) // warm-up
+		before := scrape(base)
 		report(label, load(url, *conns, *duration), *duration, goal)
+		scrape(base).reportSince(before, goal)
 	}
 	run("search", "list_models search+filters", searchURL, 50*time.Millisecond)
 	run("filters", "list_models filters only", filterURL, 50*time.Millisecond)
@@ -472,4 +477,69 @@ func settle(ctx context.Context, dbPath string) {
 	if err := st.DB().QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &copied); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// serverStats is what the server's /metrics says about the requests it
+// answered and its own CPU: with the client on the same cores, the
+// client's percentiles include time the server did not spend, and the
+// two views together tell the server's tail from the machine's.
+type serverStats struct {
+	buckets map[float64]float64 // cumulative answers by upper bound (s), all routes
+	cpu     float64             // process CPU seconds
+	gcs     float64             // garbage collections
+	pauses  float64             // their stop-the-world pauses (s)
+}
+
+func scrape(base string) serverStats {
+	st := serverStats{buckets: map[float64]float64{}}
+	for line := range strings.Lines(get(base + "/metrics")) {
+		name, val, ok := strings.Cut(strings.TrimSpace(line), " ")
+		var v float64
+		if !ok || strings.HasPrefix(name, "#") {
+			continue
+		}
+		fmt.Sscanf(val, "%g", &v)
+		switch {
+		case strings.HasPrefix(name, "agora_http_request_duration_seconds_bucket{"):
+			_, le, _ := strings.Cut(name, `le="`)
+			le, _, _ = strings.Cut(le, `"`)
+			var b float64
+			if le == "+Inf" {
+				b = 1e9
+			} else {
+				fmt.Sscanf(le, "%g", &b)
+			}
+			st.buckets[b] += v
+		case name == "process_cpu_seconds_total":
+			st.cpu = v
+		case name == "go_gc_duration_seconds_count":
+			st.gcs = v
+		case name == "go_gc_duration_seconds_sum":
+			st.pauses = v
+		}
+	}
+	return st
+}
+
+// reportSince prints the server's side of the requests answered since
+// before: its CPU per request, the histogram bucket its 99th percentile
+// falls in, the share answered within goal, and its garbage collections.
+func (st serverStats) reportSince(before serverStats, goal time.Duration) {
+	bounds := slices.Sorted(maps.Keys(st.buckets))
+	total := st.buckets[1e9] - before.buckets[1e9]
+	if total <= 0 {
+		return
+	}
+	p99, within := 0.0, 0.0
+	for _, b := range bounds {
+		n := st.buckets[b] - before.buckets[b]
+		if p99 == 0 && n >= .99*total {
+			p99 = b
+		}
+		if b <= goal.Seconds() {
+			within = n / total
+		}
+	}
+	fmt.Printf("  server side: %.0f µs CPU a request, p99 ≤ %g ms (histogram bucket), %.2f %% within %s; %d GCs, %.1f ms of pauses\n",
+		(st.cpu-before.cpu)/total*1e6, p99*1000, within*100, goal, int(st.gcs-before.gcs), (st.pauses-before.pauses)*1000)
 }

@@ -217,18 +217,13 @@ func (l *Lineage) ChildrenCount() int64 {
 	return n
 }
 
-func (s *Service) childQuery(ctx context.Context, who *auth.Identity, r *Repo) (meta.ChildQuery, error) {
-	names := []string{meta.LowerName(r.Namespace, r.Name)}
-	old, err := s.meta.OldNames(ctx, r.ID)
-	if err != nil {
-		return meta.ChildQuery{}, err
-	}
-	q := meta.ChildQuery{Type: r.Type, Bases: append(names, old...)}
+func (s *Service) childQuery(who *auth.Identity, r *Repo) meta.ChildQuery {
+	q := meta.ChildQuery{Type: r.Type, Bases: []string{meta.LowerName(r.Namespace, r.Name)}, FormerNamesOf: r.ID}
 	if who != nil {
 		q.ViewerAll = who.User.IsAdmin
 		q.ViewerNamespaces = []string{who.User.Name}
 	}
-	return q, nil
+	return q
 }
 
 // ChildrenCount counts the models derived from r.
@@ -241,11 +236,7 @@ func (s *Service) ChildrenCount(ctx context.Context, who *auth.Identity, r *Repo
 	if n, ok := s.children.get(k, now); ok {
 		return n, nil
 	}
-	q, err := s.childQuery(ctx, who, r)
-	if err != nil {
-		return 0, err
-	}
-	counts, err := s.meta.ChildCounts(ctx, q)
+	counts, err := s.meta.ChildCounts(ctx, s.childQuery(who, r))
 	if err != nil {
 		return 0, err
 	}
@@ -279,10 +270,7 @@ func (s *Service) GetLineage(ctx context.Context, who *auth.Identity, ref RepoRe
 		}
 		l.Parents = append(l.Parents, p)
 	}
-	q, err := s.childQuery(ctx, who, r)
-	if err != nil {
-		return nil, nil, err
-	}
+	q := s.childQuery(who, r)
 	if l.Counts, err = s.meta.ChildCounts(ctx, q); err != nil {
 		return nil, nil, err
 	}

@@ -151,16 +151,29 @@ func TestValidateYAML(t *testing.T) {
 	}
 }
 
-// TestValidateYAMLBadRequest: a body that is neither JSON nor a form is the
-// client's mistake, answered as any other bad request.
+// TestValidateYAMLBadRequest: a body that is not one JSON value (nor a
+// form) is the client's mistake, answered as any other bad request.
 func TestValidateYAMLBadRequest(t *testing.T) {
 	e := newEnv(t)
-	r := e.do(http.MethodPost, "/api/validate-yaml", "", "{not json", "Content-Type", "application/json")
-	if r.status != http.StatusBadRequest {
-		t.Fatalf("status %d, want 400: %s", r.status, r.body)
+	for _, tc := range []struct{ name, body, want string }{
+		{"not json", "{not json", "Invalid JSON body"},
+		{"two values", `{"content":"a: 1"}{"content":"b: 2"}`, "data after the JSON value"},
+		{"wrong type", `{"content": 3}`, "Invalid JSON body"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(http.MethodPost, "/api/validate-yaml", "", tc.body, "Content-Type", "application/json")
+			if r.status != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", r.status, r.body)
+			}
+			if !strings.Contains(string(r.body), tc.want) {
+				t.Errorf("body %s, want %q", r.body, tc.want)
+			}
+		})
 	}
-	if !strings.Contains(string(r.body), "Invalid JSON body") {
-		t.Errorf("body %s, want the JSON error", r.body)
+	// Trailing whitespace is not a second value.
+	r := e.do(http.MethodPost, "/api/validate-yaml", "", "{\"content\":\"a: 1\"}\n \n", "Content-Type", "application/json")
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", r.status, r.body)
 	}
 }
 

@@ -470,9 +470,12 @@ type Lineage interface {
 
 // ChildQuery selects children of a base model.
 type ChildQuery struct {
-	Type             string
-	Bases            []string // lower-case full names
-	Relation         string   // "" = any
+	Type  string
+	Bases []string // lower-case full names
+	// FormerNamesOf, if not 0, is a repository whose former names (its
+	// redirects, from renames) are bases too.
+	FormerNamesOf    int64
+	Relation         string // "" = any
 	ViewerAll        bool
 	ViewerNamespaces []string
 	Limit            int
@@ -619,9 +622,6 @@ type Tx interface {
 	Maintenance
 	Xet
 	Mirrors
-	// OldNames returns the lower-case names a repository had before
-	// renames (its redirects).
-	OldNames(ctx context.Context, repoID int64) ([]string, error)
 	// ListAllRepoIDs pages through every repository id (for reindexing).
 	ListAllRepoIDs(ctx context.Context, after int64, limit int) ([]int64, error)
 }

@@ -782,13 +782,21 @@ func testLineage(t *testing.T, s meta.Store) {
 	if counts[meta.RelFinetune] != 0 {
 		t.Fatalf("stale edge after card change: %v", counts)
 	}
-	// Renaming the base keeps its old name as a redirect that children
-	// queries can include.
+	// Renaming the base keeps its old name as a redirect: the children
+	// under the former name count with the current one's.
 	must(t, s.RenameRepo(ctx, base.ID, "org", "base-v2"))
-	old, err := s.OldNames(ctx, base.ID)
+	q = meta.ChildQuery{Type: meta.TypeModel, Bases: []string{"org/base-v2"}}
+	if counts, _ = s.ChildCounts(ctx, q); counts[meta.RelMerge] != 0 {
+		t.Fatalf("counts under the new name alone %v", counts)
+	}
+	q.FormerNamesOf = base.ID
+	if counts, _ = s.ChildCounts(ctx, q); counts[meta.RelMerge] != 1 {
+		t.Fatalf("counts with the former names %v", counts)
+	}
+	kids, err = s.Children(ctx, q)
 	must(t, err)
-	if len(old) != 1 || old[0] != "org/base" {
-		t.Fatalf("OldNames = %v", old)
+	if len(kids) != 1 || kids[0].Repo.ID != mg.ID {
+		t.Fatalf("Children with the former names = %+v", kids)
 	}
 }
 

@@ -219,7 +219,17 @@ func childFilter(q meta.ChildQuery) *where {
 		w.args = append(w.args, b)
 		ph[i] = "$" + strconv.Itoa(len(w.args))
 	}
-	w.conds = append(w.conds, "e.base_lname IN ("+strings.Join(ph, ",")+")")
+	names := strings.Join(ph, ",")
+	if q.FormerNamesOf != 0 {
+		// As one list, not an OR: both planners then look the edges up
+		// by base name for each name in it.
+		w.args = append(w.args, q.FormerNamesOf)
+		names = "SELECT lname FROM repo_redirects WHERE repo_id = $" + strconv.Itoa(len(w.args))
+		for _, p := range ph {
+			names += " UNION ALL SELECT CAST(" + p + " AS TEXT)"
+		}
+	}
+	w.conds = append(w.conds, "e.base_lname IN ("+names+")")
 	if q.Type != "" {
 		// Children are found through repo_lineage_base only. Written as an
 		// expression, the type term cannot be matched to a repos index, so
@@ -235,7 +245,7 @@ func childFilter(q meta.ChildQuery) *where {
 }
 
 func (o *ops) Children(ctx context.Context, q meta.ChildQuery) ([]meta.Child, error) {
-	if len(q.Bases) == 0 {
+	if len(q.Bases) == 0 && q.FormerNamesOf == 0 {
 		return nil, nil
 	}
 	w := childFilter(q)
@@ -267,7 +277,7 @@ func (o *ops) Children(ctx context.Context, q meta.ChildQuery) ([]meta.Child, er
 
 func (o *ops) ChildCounts(ctx context.Context, q meta.ChildQuery) (map[string]int64, error) {
 	out := map[string]int64{}
-	if len(q.Bases) == 0 {
+	if len(q.Bases) == 0 && q.FormerNamesOf == 0 {
 		return out, nil
 	}
 	w := childFilter(q)
@@ -284,23 +294,6 @@ func (o *ops) ChildCounts(ctx context.Context, q meta.ChildQuery) (map[string]in
 			return nil, fmt.Errorf("child counts: %w", err)
 		}
 		out[rel] = n
-	}
-	return out, rows.Err()
-}
-
-func (o *ops) OldNames(ctx context.Context, repoID int64) ([]string, error) {
-	rows, err := o.q.QueryContext(ctx, `SELECT lname FROM repo_redirects WHERE repo_id = $1 ORDER BY lname`, repoID)
-	if err != nil {
-		return nil, fmt.Errorf("old names: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, fmt.Errorf("old names: %w", err)
-		}
-		out = append(out, s)
 	}
 	return out, rows.Err()
 }
