@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/agorahub/agora/internal/auth"
 	"github.com/agorahub/agora/internal/meta"
@@ -26,16 +27,36 @@ func (s *Service) audit(ctx context.Context, who *auth.Identity, action, namespa
 	}
 }
 
-type ipKey struct{}
+type requestKey struct{}
 
-// WithClientIP returns ctx carrying the caller's address, for the audit
-// log (request-scoped data, set by the server's middleware).
-func WithClientIP(ctx context.Context, ip string) context.Context {
-	return context.WithValue(ctx, ipKey{}, ip)
+// requestInfo is what the server's middleware tells the domain about a
+// request: where it came from (for the audit log) and when it arrived.
+type requestInfo struct {
+	ip      string
+	arrived time.Time
 }
 
-// ClientIP is the address WithClientIP stored, or "".
+// WithRequest returns ctx carrying the caller's address and the moment
+// the request arrived. Reads kept with the store's data version are used
+// only if nothing was committed since a moment after the arrival: every
+// write acknowledged before the request was sent is then seen, whichever
+// replica took it (refcache.go).
+func WithRequest(ctx context.Context, ip string, arrived time.Time) context.Context {
+	return context.WithValue(ctx, requestKey{}, &requestInfo{ip: ip, arrived: arrived})
+}
+
+// ClientIP is the address WithRequest stored, or "".
 func ClientIP(ctx context.Context) string {
-	ip, _ := ctx.Value(ipKey{}).(string)
-	return ip
+	if ri, ok := ctx.Value(requestKey{}).(*requestInfo); ok {
+		return ri.ip
+	}
+	return ""
+}
+
+// arrival is when the request of ctx arrived, or now outside one.
+func arrival(ctx context.Context) time.Time {
+	if ri, ok := ctx.Value(requestKey{}).(*requestInfo); ok && !ri.arrived.IsZero() {
+		return ri.arrived
+	}
+	return time.Now()
 }

@@ -52,7 +52,7 @@ func (s *Service) namespaceAccount(ctx context.Context, namespace string) (int64
 		return 0, false, nil
 	}
 	key := strings.ToLower(namespace)
-	now := s.mark()
+	now := s.mark(ctx)
 	s.ns.mu.Lock()
 	e, ok := s.ns.m[key]
 	s.ns.mu.Unlock()
@@ -199,7 +199,7 @@ func (s *Service) repoHeadFor(ctx context.Context, who *auth.Identity, ref RepoR
 	}
 	read := a == access.ReadMeta || a == access.ReadContent
 	key := repoRowKey{ref.Type, meta.LowerName(ref.Namespace, ref.Name)}
-	now := s.mark()
+	now := s.mark(ctx)
 	if read {
 		if r, ok := s.repoRows.get(key, now); ok {
 			if err := s.authorize(ctx, who, r, a); err != nil {

@@ -232,7 +232,7 @@ func (s *Service) ChildrenCount(ctx context.Context, who *auth.Identity, r *Repo
 	if who != nil {
 		k.viewer, k.all = who.User.ID, who.User.IsAdmin
 	}
-	now := s.mark()
+	now := s.mark(ctx)
 	if n, ok := s.children.get(k, now); ok {
 		return n, nil
 	}

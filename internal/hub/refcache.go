@@ -22,15 +22,18 @@ import (
 // dataVersioner is a store that tells whether anything was committed
 // since: v is unchanged while nothing was, by any process. ok is false
 // when it cannot tell.
+// notBefore is the earliest moment the answer may be taken at
+// (pgmeta's polls are shared by the requests that arrived before one).
 type dataVersioner interface {
-	DataVersion() (v uint64, ok bool)
+	DataVersion(ctx context.Context, notBefore time.Time) (v uint64, ok bool)
 }
 
-// dataVersion is the store's data version, if it has one. Read it before
-// the query whose answer is kept with it.
-func (s *Service) dataVersion() (uint64, bool) {
+// dataVersion is the store's data version, if it has one, as of a moment
+// after the request of ctx arrived. Read it before the query whose answer
+// is kept with it.
+func (s *Service) dataVersion(ctx context.Context) (uint64, bool) {
 	if dv, ok := s.meta.(dataVersioner); ok {
-		return dv.DataVersion()
+		return dv.DataVersion(ctx, arrival(ctx))
 	}
 	return 0, false
 }
@@ -45,8 +48,8 @@ type readMark struct {
 
 // mark is the read mark now; take it before the read whose answer is
 // kept with it.
-func (s *Service) mark() readMark {
-	v, ok := s.dataVersion()
+func (s *Service) mark(ctx context.Context) readMark {
+	v, ok := s.dataVersion(ctx)
 	return readMark{at: time.Now(), ver: v, versioned: ok}
 }
 
@@ -83,7 +86,7 @@ func refSize(refEntry) int { return 64 }
 // request that wrote since must pass a zero one.
 func (s *Service) readRef(ctx context.Context, repoID int64, name string, m readMark) (gitobj.ID, error) {
 	if m.at.IsZero() {
-		m = s.mark()
+		m = s.mark(ctx)
 	}
 	v, versioned := m.ver, m.versioned
 	k := refKey{repoID, name}

@@ -1,31 +1,104 @@
 package hub
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/agorahub/agora/internal/auth"
+	"github.com/agorahub/agora/internal/blob/fsblob"
 	"github.com/agorahub/agora/internal/meta"
+	"github.com/agorahub/agora/internal/meta/pgmeta"
+	"github.com/agorahub/agora/internal/meta/sqlitemeta"
+	"github.com/agorahub/agora/internal/testenv"
 	"github.com/agorahub/agora/internal/testenv/storetest"
 )
 
-// TestSQLiteReadsEveryWrite: two services on one SQLite file (as the
-// server and an `agora` command, or two processes, have it) keep refs and
+// Both stores tell whether anything was written (a store that stopped
+// matching the interface would silently lose every cache kept by it).
+var (
+	_ dataVersioner = (*sqlitemeta.Store)(nil)
+	_ dataVersioner = (*pgmeta.Store)(nil)
+)
+
+// TestReadsEveryWrite: two services on one store (two processes on one
+// SQLite file, two replicas on one PostgreSQL database) keep refs and
 // repository rows by the store's data version, and each serves what the
-// other wrote at once: commits, tags made and deleted, visibility.
-func TestSQLiteReadsEveryWrite(t *testing.T) {
-	ctx := t.Context()
-	dir := t.TempDir()
-	open := func() *Service {
-		m, b := storetest.LocalAt(t, dir)
-		s, err := New(ctx, testLogger(t), DefaultConfig(), m, b)
+// other wrote at once: commits, tags made and deleted, visibility. The
+// reading service's requests carry their arrival, as the server's do.
+func TestReadsEveryWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T) func() meta.Store
+	}{
+		{"sqlite", func(t *testing.T) func() meta.Store {
+			dir := t.TempDir()
+			return func() meta.Store { m, _ := storetest.LocalAt(t, dir); return m }
+		}},
+		{"postgres", postgresStores},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testReadsEveryWrite(t, tc.open(t)) })
+	}
+}
+
+// postgresStores makes a fresh schema on the test server (the test is
+// skipped without one) and returns a function that opens a store on it,
+// as a replica would.
+func postgresStores(t *testing.T) func() meta.Store {
+	base := testenv.MustHavePostgres(t)
+	name := fmt.Sprintf("hub_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	db, err := sql.Open("pgx", base) // the driver pgmeta registers
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+name); err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.ExecContext(context.Background(), "DROP SCHEMA "+name+" CASCADE")
+		db.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return func() meta.Store {
+		m, err := pgmeta.Open(t.Context(), u.String(), pgmeta.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := s.dataVersion(); !ok {
-			t.Fatal("the SQLite store has no data version")
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+}
+
+func testReadsEveryWrite(t *testing.T, openStore func() meta.Store) {
+	blobs, err := fsblob.Open(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() *Service {
+		s, err := New(t.Context(), testLogger(t), DefaultConfig(), openStore(), blobs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := s.dataVersion(t.Context()); !ok {
+			t.Fatal("the store has no data version")
 		}
 		return s
 	}
+	// Each call is a request arriving now.
+	req := func() context.Context { return WithRequest(t.Context(), "127.0.0.1", time.Now()) }
+	ctx := t.Context()
 	a, b := open(), open()
 	u := &meta.User{Name: "alice"}
 	if err := a.meta.CreateUser(ctx, u); err != nil {
@@ -37,7 +110,7 @@ func TestSQLiteReadsEveryWrite(t *testing.T) {
 	}
 	sha := func(s *Service, rev string) string {
 		t.Helper()
-		info, err := s.Info(ctx, nil, modelRef, rev)
+		info, err := s.Info(req(), nil, modelRef, rev)
 		if err != nil {
 			t.Fatalf("info at %q: %v", rev, err)
 		}
@@ -58,7 +131,7 @@ func TestSQLiteReadsEveryWrite(t *testing.T) {
 			}
 		}
 	}
-	if _, err := b.Info(ctx, nil, modelRef, "v1"); err == nil {
+	if _, err := b.Info(req(), nil, modelRef, "v1"); err == nil {
 		t.Fatal("a tag not made yet resolves")
 	}
 	if err := a.CreateTag(ctx, &alice, modelRef, "main", "v1", ""); err != nil {
@@ -70,14 +143,41 @@ func TestSQLiteReadsEveryWrite(t *testing.T) {
 	if err := a.DeleteTag(ctx, &alice, modelRef, "v1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Info(ctx, nil, modelRef, "v1"); err == nil {
+	if _, err := b.Info(req(), nil, modelRef, "v1"); err == nil {
 		t.Fatal("a deleted tag still resolves")
+	}
+	// A model derived from it counts at once on the other service too.
+	children := func() int64 {
+		t.Helper()
+		info, err := b.Info(req(), nil, modelRef, "main")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := b.ChildrenCount(req(), nil, info.Repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := children(); n != 0 {
+		t.Fatalf("%d children before any", n)
+	}
+	child := RepoRef{Type: TypeModel, Namespace: "alice", Name: "child"}
+	if _, err := a.CreateRepo(ctx, &alice, child, CreateRepoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	card := "---\nbase_model: " + modelRef.Namespace + "/" + modelRef.Name + "\n---\n"
+	if _, err := a.Commit(ctx, &alice, child, CommitRequest{Revision: "main", Summary: "card", Ops: []CommitOp{put("README.md", card)}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := children(); n != 1 {
+		t.Fatalf("%d children after one was made, want 1", n)
 	}
 	yes := true
 	if _, err := a.UpdateSettings(ctx, &alice, modelRef, RepoSettings{Private: &yes}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Info(ctx, nil, modelRef, "main"); err == nil {
+	if _, err := b.Info(req(), nil, modelRef, "main"); err == nil {
 		t.Fatal("a repository made private is still served to anyone")
 	}
 }

@@ -171,7 +171,7 @@ func (ix *Index) catchUp(ctx context.Context, x *index) error {
 		return nil
 	}
 	began := time.Now()
-	v, versioned := ix.dataVersion()
+	v, versioned := ix.dataVersion(ctx, arrived)
 	if versioned && ix.versioned && v == ix.caughtVersion {
 		// Nothing was committed since the last read: the feed has nothing
 		// new, and the query it would cost was a tenth of a listing's CPU.
@@ -206,15 +206,15 @@ func (ix *Index) catchUp(ctx context.Context, x *index) error {
 }
 
 // versioner is a feed whose store tells whether anything was committed
-// since (sqlitemeta's DataVersion): v is unchanged while nothing was, by
-// any process.
+// since (sqlitemeta's and pgmeta's DataVersion): v is unchanged while
+// nothing was, by any process, as of a moment after notBefore.
 type versioner interface {
-	DataVersion() (v uint64, ok bool)
+	DataVersion(ctx context.Context, notBefore time.Time) (v uint64, ok bool)
 }
 
-func (ix *Index) dataVersion() (uint64, bool) {
+func (ix *Index) dataVersion(ctx context.Context, notBefore time.Time) (uint64, bool) {
 	if dv, ok := ix.feed.(versioner); ok {
-		return dv.DataVersion()
+		return dv.DataVersion(ctx, notBefore)
 	}
 	return 0, false
 }

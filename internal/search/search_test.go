@@ -430,7 +430,9 @@ func (f *versionedFeed) put(d meta.SearchDoc) {
 	f.version.Add(1)
 }
 
-func (f *versionedFeed) DataVersion() (uint64, bool) { return f.version.Load(), true }
+func (f *versionedFeed) DataVersion(context.Context, time.Time) (uint64, bool) {
+	return f.version.Load(), true
+}
 
 // TestVersionedFeedReadsOnlyAfterWrites: with a store that has a data
 // version, a listing reads the feed only when something was written since

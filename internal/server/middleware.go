@@ -212,7 +212,7 @@ func (s *Server) withRequest(h http.Handler) http.Handler {
 		if host, _, err := net.SplitHostPort(ip); err == nil {
 			ip = host
 		}
-		r = r.WithContext(hub.WithClientIP(context.WithValue(r.Context(), keyRequest, st), ip))
+		r = r.WithContext(hub.WithRequest(context.WithValue(r.Context(), keyRequest, st), ip, start))
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		if s.cfg.WriteIdleTimeout <= 0 {
 			// No write deadline to keep: any file response may have the

@@ -32,6 +32,7 @@ func Migrations() ([]meta.Migration, error) {
 // Store is a PostgreSQL metadata store.
 type Store struct {
 	*sqlstore.Store
+	version *versionPoller
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -51,7 +52,11 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres URL: %w", err)
 	}
+	// The tracer sees every statement's end, for DataVersion.
+	vp := newVersionPoller(nil)
+	cfg.Tracer = statementTracer{vp}
 	db := stdlib.OpenDB(*cfg)
+	vp.poll = snapshotPoll(db)
 	if o.MaxConns <= 0 {
 		o.MaxConns = 20
 	}
@@ -78,7 +83,7 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate postgres: %w", err)
 	}
-	return &Store{Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, Search: search,
+	return &Store{version: vp, Store: sqlstore.New(db, sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, Search: search,
 		IsForeignKey: func(err error) bool { return code(err) == "23503" },
 		// 53100 disk_full: the server could not extend a file.
 		IsFull: func(err error) bool { return code(err) == "53100" },

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 )
 
 // DataVersion tells, for a few microseconds, whether anything was written
@@ -25,8 +26,9 @@ import (
 // The header is compared whole with the one seen last, and v counts the
 // differences: a torn read (a commit writing the header meanwhile) only
 // moves v once more. A caller that reads v before its query and keeps the
-// answer with v never keeps it past a commit.
-func (s *Store) DataVersion() (v uint64, ok bool) {
+// answer with v never keeps it past a commit. The header is read at the
+// call, so after any notBefore (pgmeta's needs it); ctx is not used.
+func (s *Store) DataVersion(_ context.Context, _ time.Time) (v uint64, ok bool) {
 	return s.version.read()
 }
 

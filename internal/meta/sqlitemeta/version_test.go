@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/agorahub/agora/internal/meta"
 )
@@ -49,7 +50,7 @@ func testDataVersion(t *testing.T, mapped bool) {
 	ctx := t.Context()
 	version := func() uint64 {
 		t.Helper()
-		v, ok := s.DataVersion()
+		v, ok := s.DataVersion(ctx, time.Now())
 		if !ok {
 			t.Fatal("no data version for a database in WAL mode")
 		}
@@ -136,11 +137,11 @@ func TestDataVersionConcurrent(t *testing.T) {
 		return n
 	}
 	for range 500 {
-		v, _ := s.DataVersion()
+		v, _ := s.DataVersion(ctx, time.Now())
 		n := count()
-		if v2, _ := s.DataVersion(); v2 == v {
+		if v2, _ := s.DataVersion(ctx, time.Now()); v2 == v {
 			if m := count(); m != n {
-				if v3, _ := s.DataVersion(); v3 == v {
+				if v3, _ := s.DataVersion(ctx, time.Now()); v3 == v {
 					t.Fatalf("version %d unchanged while the count went from %d to %d", v, n, m)
 				}
 			}
