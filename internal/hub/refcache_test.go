@@ -2,10 +2,6 @@ package hub
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -46,33 +42,12 @@ func TestReadsEveryWrite(t *testing.T) {
 	}
 }
 
-// postgresStores makes a fresh schema on the test server (the test is
-// skipped without one) and returns a function that opens a store on it,
-// as a replica would.
+// postgresStores opens stores on a fresh schema of the test server (the
+// test is skipped without one), as replicas would.
 func postgresStores(t *testing.T) func() meta.Store {
-	base := testenv.MustHavePostgres(t)
-	name := fmt.Sprintf("hub_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-	db, err := sql.Open("pgx", base) // the driver pgmeta registers
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+name); err != nil {
-		db.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db.ExecContext(context.Background(), "DROP SCHEMA "+name+" CASCADE")
-		db.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
+	u := testenv.PostgresSchema(t)
 	return func() meta.Store {
-		m, err := pgmeta.Open(t.Context(), u.String(), pgmeta.Options{})
+		m, err := pgmeta.Open(t.Context(), u, pgmeta.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

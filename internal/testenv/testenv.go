@@ -15,11 +15,15 @@
 package testenv
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -144,4 +148,38 @@ func checkTCP(t testing.TB, what, hostport, defPort string) {
 		return
 	}
 	c.Close()
+}
+
+var schemas atomic.Int64
+
+// PostgresSchema makes a new, empty schema on the test server (see
+// MustHavePostgres) and returns a URL whose search_path is that schema,
+// so that each test starts from scratch on one shared server; every store
+// opened on the URL shares it, as replicas would. The schema is dropped
+// when the test ends. The test binary must register the "pgx"
+// database/sql driver (importing pgmeta does).
+func PostgresSchema(t testing.TB) string {
+	t.Helper()
+	base := MustHavePostgres(t)
+	name := fmt.Sprintf("t_%d_%d", os.Getpid(), schemas.Add(1))
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+name); err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.ExecContext(context.Background(), "DROP SCHEMA "+name+" CASCADE")
+		db.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

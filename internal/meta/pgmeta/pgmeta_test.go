@@ -1,18 +1,10 @@
 package pgmeta
 
 import (
-	"context"
 	"database/sql"
-	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/agorahub/agora/internal/meta"
 	"github.com/agorahub/agora/internal/meta/metatest"
@@ -20,44 +12,9 @@ import (
 	"github.com/agorahub/agora/internal/testenv"
 )
 
-var schemaSeq atomic.Int64
-
 // freshDatabase returns a URL whose search_path is a new, empty schema, so
 // that every case starts from scratch on one shared server.
-func freshDatabase(t *testing.T) string {
-	t.Helper()
-	base := testenv.MustHavePostgres(t)
-	db := openRaw(t, base)
-	defer db.Close()
-	schema := fmt.Sprintf("t_%d_%d", schemaSeq.Add(1), testPID)
-	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db := openRaw(t, base)
-		db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		db.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-var testPID = os.Getpid()
-
-func openRaw(t *testing.T, u string) *sql.DB {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return stdlib.OpenDB(*cfg)
-}
+func freshDatabase(t *testing.T) string { return testenv.PostgresSchema(t) }
 
 func TestConformance(t *testing.T) {
 	metatest.Run(t, func(t *testing.T) meta.Store {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/agorahub/agora/internal/meta"
+	"github.com/agorahub/agora/internal/meta/metatest"
 )
 
 var pgxEnd = pgx.TraceQueryEndData{}
@@ -190,42 +191,14 @@ func TestDataVersion(t *testing.T) {
 		}
 	}
 
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	wg.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if err := other.CreateUser(ctx, &meta.User{Name: fmt.Sprintf("n%d", i)}); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	})
-	count := func() int {
+	// The count is read through the other store, as a replica's cache is
+	// filled through its own store while this one answers the version:
+	// only the requests' arrivals order them.
+	metatest.DataVersionConcurrent(t, version, other, func() int {
 		var n int
 		if err := other.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
-	}
-	// The count is read through the other store, as a replica's cache is
-	// filled through its own store while this one answers the version:
-	// only the requests' arrivals order them.
-	for range 300 {
-		v := version()
-		n := count()
-		if v2 := version(); v2 == v {
-			if m := count(); m != n {
-				if v3 := version(); v3 == v {
-					t.Fatalf("version %d unchanged while the count went from %d to %d", v, n, m)
-				}
-			}
-		}
-	}
-	close(stop)
-	wg.Wait()
+	}, 300)
 }

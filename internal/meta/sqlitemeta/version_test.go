@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/agorahub/agora/internal/meta"
+	"github.com/agorahub/agora/internal/meta/metatest"
 )
 
 // openTwice opens one database file twice, as two processes would.
@@ -109,44 +109,12 @@ func testDataVersion(t *testing.T, mapped bool) {
 func TestDataVersionConcurrent(t *testing.T) {
 	s, other := openTwice(t)
 	ctx := t.Context()
-	if err := other.CreateUser(ctx, &meta.User{Name: "n0"}); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	wg.Go(func() {
-		for i := 1; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if err := other.CreateUser(ctx, &meta.User{Name: fmt.Sprintf("n%d", i)}); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	})
-	// A reader keeps the user count it saw with the version read before
-	// it; whenever the version is the same later, the count must be too.
-	count := func() int {
+	version := func() uint64 { v, _ := s.DataVersion(ctx, time.Now()); return v }
+	metatest.DataVersionConcurrent(t, version, other, func() int {
 		var n int
 		if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
-	}
-	for range 500 {
-		v, _ := s.DataVersion(ctx, time.Now())
-		n := count()
-		if v2, _ := s.DataVersion(ctx, time.Now()); v2 == v {
-			if m := count(); m != n {
-				if v3, _ := s.DataVersion(ctx, time.Now()); v3 == v {
-					t.Fatalf("version %d unchanged while the count went from %d to %d", v, n, m)
-				}
-			}
-		}
-	}
-	close(stop)
-	wg.Wait()
+	}, 500)
 }
