@@ -232,16 +232,23 @@ func TestSlowClients(t *testing.T) {
 		c.Close()
 	}
 
-	// The server's goroutines and descriptors come back down.
+	// The server's connections, goroutines and descriptors come back
+	// down. Open connections are the direct signal; descriptors get a
+	// wider margin, since one run (2026-12-03) still had 38 more than
+	// before after 15 s, with connections and goroutines back at their
+	// baseline, for a cause not found (a sampled run showed only sockets
+	// and the downloads' blob files, closing within the wait). A leak of
+	// the 3,000 bad connections would be far above it.
 	var after stats
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		after = serverStats(t, h.URL)
-		if after.goroutines <= before.goroutines+30 && after.fds <= before.fds+30 {
+		if after.conns <= before.conns+5 && after.goroutines <= before.goroutines+30 && after.fds <= before.fds+100 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("server did not recover: goroutines %d → %d, fds %d → %d", before.goroutines, after.goroutines, before.fds, after.fds)
+			t.Errorf("server did not recover: connections %d → %d, goroutines %d → %d, fds %d → %d",
+				before.conns, after.conns, before.goroutines, after.goroutines, before.fds, after.fds)
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -249,7 +256,8 @@ func TestSlowClients(t *testing.T) {
 	if after.refused < capConns-300 {
 		t.Errorf("agora_connections_refused_total = %d, want at least %d", after.refused, capConns-300)
 	}
-	t.Logf("goroutines %d → %d, fds %d → %d, whole run %v", before.goroutines, after.goroutines, before.fds, after.fds, time.Since(start).Round(time.Millisecond))
+	t.Logf("connections %d → %d, goroutines %d → %d, fds %d → %d, whole run %v", before.conns, after.conns,
+		before.goroutines, after.goroutines, before.fds, after.fds, time.Since(start).Round(time.Millisecond))
 }
 
 func isTimeout(err error) bool {
@@ -257,10 +265,10 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
-type stats struct{ goroutines, fds, refused int64 }
+type stats struct{ goroutines, fds, conns, refused int64 }
 
-// serverStats reads the server's goroutines, open descriptors and refused
-// connections from /metrics.
+// serverStats reads the server's goroutines, open descriptors, open and
+// refused connections from /metrics.
 func serverStats(t *testing.T, base string) stats {
 	t.Helper()
 	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(base + "/metrics")
@@ -287,6 +295,8 @@ func serverStats(t *testing.T, base string) stats {
 			s.fds = int64(f)
 		case "agora_connections_refused_total":
 			s.refused = int64(f)
+		case "agora_connections_open":
+			s.conns = int64(f)
 		}
 	}
 	if s.goroutines == 0 || s.fds == 0 {

@@ -23,6 +23,7 @@ func (s *Server) SetRateLimiter(l RateLimiter) { s.limiter = l }
 type limitMetrics struct {
 	limited      *prometheus.CounterVec
 	connsRefused prometheus.Counter
+	connsOpen    prometheus.Gauge
 }
 
 func newLimitMetrics(reg *prometheus.Registry) *limitMetrics {
@@ -33,8 +34,11 @@ func newLimitMetrics(reg *prometheus.Registry) *limitMetrics {
 		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "agora_connections_refused_total", Help: "Connections closed at accept because their address held too many.",
 		}),
+		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "agora_connections_open", Help: "HTTP connections accepted and not yet closed (or handed over, as git's are not).",
+		}),
 	}
-	reg.MustRegister(m.limited, m.connsRefused)
+	reg.MustRegister(m.limited, m.connsRefused, m.connsOpen)
 	return m
 }
 

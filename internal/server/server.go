@@ -258,6 +258,14 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.lg.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ConnContext:       withConn,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				s.limitM.connsOpen.Inc()
+			case http.StateClosed, http.StateHijacked:
+				s.limitM.connsOpen.Dec()
+			}
+		},
 	}
 	if s.cfg.MaxConnsPerIP > 0 {
 		ln = newCapListener(ln, s.lg, s.cfg.MaxConnsPerIP, s.limitM.connsRefused)

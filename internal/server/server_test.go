@@ -480,11 +480,23 @@ func TestConnCap(t *testing.T) {
 		if got := counterValue(t, s, "agora_connections_refused_total", ""); got != 1 {
 			t.Errorf("agora_connections_refused_total = %v, want 1", got)
 		}
+		// Open: held[1], held[2], other and again (the refused one never
+		// reached the HTTP server, held[0] was closed).
+		if got := counterValue(t, s, "agora_connections_open", ""); got != 4 {
+			t.Errorf("agora_connections_open = %v, want 4", got)
+		}
+		for _, c := range []*client{held[1], held[2], other, again} {
+			c.Close()
+		}
+		synctest.Wait()
+		if got := counterValue(t, s, "agora_connections_open", ""); got != 0 {
+			t.Errorf("agora_connections_open = %v after every connection closed, want 0", got)
+		}
 	})
 }
 
-// counterValue reads a counter from the server's registry (the one with
-// the given label value, if label is set).
+// counterValue reads a counter or gauge from the server's registry (the
+// one with the given label value, if label is set).
 func counterValue(t *testing.T, s *Server, name, label string) float64 {
 	t.Helper()
 	mfs, err := s.Registry().Gather()
@@ -497,6 +509,9 @@ func counterValue(t *testing.T, s *Server, name, label string) float64 {
 		}
 		for _, m := range mf.GetMetric() {
 			if label == "" || len(m.GetLabel()) > 0 && m.GetLabel()[0].GetValue() == label {
+				if g := m.GetGauge(); g != nil {
+					return g.GetValue()
+				}
 				return m.GetCounter().GetValue()
 			}
 		}
