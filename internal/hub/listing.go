@@ -125,8 +125,8 @@ const settledStamp = 5 * time.Second
 // a repository or its metadata moves its stamp (the index's feed depends
 // on it too): a kept row at the hit's stamp is the row the store would
 // return, and only the others are read, in one query. Checking the kept
-// rows' stamps in the store instead cost a query per listing, the largest
-// part of a listing's time on PostgreSQL.
+// rows' stamps in the store instead cost a query per listing (a round
+// trip to another process on PostgreSQL).
 func (s *Service) pageRows(ctx context.Context, hits []meta.DocCursor, viewerAll bool, viewerNamespaces []string) ([]Listing, error) {
 	out := make([]Listing, 0, len(hits))
 	var missing []int64
