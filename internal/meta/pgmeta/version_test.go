@@ -202,3 +202,48 @@ func TestDataVersion(t *testing.T) {
 		return n
 	}, 300)
 }
+
+// TestOwnCommitNeedsANewPoll: pgx reports this store's statements to the
+// tracer through database/sql, a transaction's COMMIT included, so a
+// caller whose notBefore is older than its own write still gets a version
+// from after it; a poll alone does not count as a statement.
+func TestOwnCommitNeedsANewPoll(t *testing.T) {
+	s, err := Open(t.Context(), freshDatabase(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := t.Context()
+	past := time.Now().Add(-time.Hour) // any poll would do, but for the store's own statements
+	version := func() uint64 {
+		t.Helper()
+		v, ok := s.DataVersion(ctx, past)
+		if !ok {
+			t.Fatal("no data version")
+		}
+		return v
+	}
+	if err := s.CreateUser(ctx, &meta.User{Name: "own"}); err != nil {
+		t.Fatal(err)
+	}
+	version()
+	mark := s.version.lastStatement.Load()
+	version()
+	if s.version.lastStatement.Load() != mark {
+		t.Fatal("a poll counted as a statement")
+	}
+	tx, err := s.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET name = name WHERE name = 'own'`); err != nil {
+		t.Fatal(err)
+	}
+	during := version() // the transaction is in progress in this poll's snapshot
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if after := version(); after == during {
+		t.Fatalf("version %d unchanged after this store's own commit: the COMMIT was not traced", during)
+	}
+}
