@@ -248,16 +248,19 @@ func (f *fill) end(err error) {
 			m.lg.Warn("mirror: fill failed, nothing kept", "upstream", f.up.Name, "repo", f.ref.FullName(), "oid", f.oid, "err", err)
 		}
 	}
-	f.finish(err)
+	// Out of the table before readers learn the outcome: a request that
+	// comes after a failed one must arm a new fill, not join the failure.
 	m.mu.Lock()
 	if m.fills[f.oid] == f {
 		delete(m.fills, f.oid)
 	}
 	f.finished = true
-	if f.refs <= 0 {
+	unread := f.refs <= 0
+	m.mu.Unlock()
+	f.finish(err)
+	if unread {
 		f.spool.Close()
 	}
-	m.mu.Unlock()
 }
 
 // state returns what readers may see.
