@@ -148,3 +148,21 @@ func parseSize(s string) (int64, error) {
 	}
 	return n * mult, nil
 }
+
+// parseInterleaved parses flags that may come before, between or after
+// the positional arguments (agora bundle export A B --out F), and
+// returns the positional ones.
+func parseInterleaved(f *flags, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.parse(args); err != nil {
+			return nil, err
+		}
+		rest := f.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}

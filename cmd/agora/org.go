@@ -28,17 +28,21 @@ func cmdOrg(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	private := f.FlagSet.Bool("private", false, "new repositories of the organisation are private by default")
 	role := f.FlagSet.String("role", "", "member role: no_access, read, contributor, write or admin")
 	remove := f.FlagSet.Bool("remove", false, "remove the member")
-	org, rest := splitName(args[1:])
-	user := ""
-	if args[0] == "member" {
-		user, rest = splitName(rest)
-	}
-	if err := f.parse(rest); err != nil {
+	pos, err := parseInterleaved(f, args[1:])
+	if err != nil {
 		return err
 	}
-	if org == "" {
+	want := 1
+	if args[0] == "member" {
+		want = 2
+	}
+	if len(pos) != want {
 		fmt.Fprintln(stderr, use)
 		return errUsage
+	}
+	org, user := pos[0], ""
+	if want == 2 {
+		user = pos[1]
 	}
 	ms, err := openMeta(ctx, st.dbURL())
 	if err != nil {

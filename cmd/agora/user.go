@@ -25,16 +25,14 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	email := f.string("email", "", "e-mail address (used in commit authorship)")
 	fullName := f.string("fullname", "", "display name")
 	password := f.string("password", "", "password for web sign-in (default: none, tokens only)")
-	name, rest := splitName(args[1:])
-	if err := f.parse(rest); err != nil {
+	pos, err := parseInterleaved(f, args[1:])
+	if err != nil {
 		return err
 	}
-	if name == "" && f.NArg() == 1 {
-		name = f.Arg(0)
+	if len(pos) != 1 {
+		return fmt.Errorf("want one user NAME, got %d arguments %q", len(pos), pos)
 	}
-	if name == "" {
-		return fmt.Errorf("missing user NAME")
-	}
+	name := pos[0]
 	if !hub.ValidNamespace(name) {
 		return fmt.Errorf("invalid user name %q: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, not a reserved word", name)
 	}
@@ -86,16 +84,14 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	gated := f.FlagSet.Bool("gated", false, "fine-grained: read public gated repositories the user was granted")
 	var scopes multiFlag
 	f.FlagSet.Var(&scopes, "scope", "fine-grained scope ENTITY=PERM[,PERM…] (repeatable)")
-	name, rest := splitName(args[1:])
-	if err := f.parse(rest); err != nil {
+	pos, err := parseInterleaved(f, args[1:])
+	if err != nil {
 		return err
 	}
-	if name == "" && f.NArg() == 1 {
-		name = f.Arg(0)
+	if len(pos) != 1 {
+		return fmt.Errorf("want one user NAME, got %d arguments %q", len(pos), pos)
 	}
-	if name == "" {
-		return fmt.Errorf("missing user NAME")
-	}
+	name := pos[0]
 	spec := hub.TokenSpec{Name: *tokName, Role: meta.RoleWrite, CanReadGatedRepos: *gated}
 	if *read {
 		spec.Role = meta.RoleRead
@@ -156,14 +152,14 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func cmdTokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("token revoke", stderr)
 	st := addStoreFlags(f)
-	user, rest := splitName(args)
-	tokName, rest := splitName(rest)
-	if err := f.parse(rest); err != nil {
+	pos, err := parseInterleaved(f, args)
+	if err != nil {
 		return err
 	}
-	if user == "" || tokName == "" {
+	if len(pos) != 2 {
 		return fmt.Errorf("usage: agora token revoke USER NAME")
 	}
+	user, tokName := pos[0], pos[1]
 	ms, err := openMeta(ctx, st.dbURL())
 	if err != nil {
 		return err
@@ -230,11 +226,3 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-// splitName takes a leading positional NAME so that flags may follow it.
-func splitName(args []string) (string, []string) {
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		return args[0], args[1:]
-	}
-	return "", args
-}

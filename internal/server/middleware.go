@@ -24,11 +24,14 @@ import (
 )
 
 // reqState is what the outer middleware keeps about a request, in one
-// context value: its id, and the route the mux matched (for the access
-// log and metrics).
+// context value: its id, the route the mux matched and the caller's name
+// (for the access log and metrics). The inner layers fill it in: the
+// identity they find lives in their copies of the request, which the
+// outer one never sees.
 type reqState struct {
 	id    string
 	route string
+	user  string
 }
 
 // requestIDs numbers the requests that come without an id: a random
@@ -223,15 +226,11 @@ func (s *Server) withRequest(h http.Handler) http.Handler {
 		h.ServeHTTP(sw, r)
 		dur := time.Since(start)
 		s.metrics.observe(st.route, r.Method, sw.status, dur, sw.bytes)
-		user := ""
-		if id := Identity(r.Context()); id != nil {
-			user = id.User.Name
-		}
 		s.lg.LogAttrs(r.Context(), slog.LevelInfo, "http",
 			slog.String("req", st.id), slog.String("method", r.Method),
 			slog.String("path", redactPath(r.URL.EscapedPath())), slog.String("route", st.route),
 			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes), slog.Duration("dur", dur),
-			slog.String("user", user), slog.String("remote", r.RemoteAddr))
+			slog.String("user", st.user), slog.String("remote", r.RemoteAddr))
 	})
 }
 
@@ -284,7 +283,7 @@ func (s *Server) withSessionCookie(r *http.Request) *http.Request {
 		// clear it.
 		return r
 	}
-	return r.WithContext(context.WithValue(r.Context(), keyIdentity, id))
+	return r.WithContext(WithIdentity(r.Context(), id))
 }
 
 func (s *Server) withIdentity(h http.Handler) http.Handler {
@@ -314,7 +313,7 @@ func (s *Server) withIdentity(h http.Handler) http.Handler {
 			WriteJSONError(w, r, p)
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyIdentity, id)))
+		h.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
 	})
 }
 

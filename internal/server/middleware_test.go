@@ -62,7 +62,8 @@ func newLoggedServer(t *testing.T, rs ...Router) (http.Handler, *logRecorder, *S
 // handler, request by request: the order (request id, recovery, access
 // log, identity, then the routers in mount order, the server's own
 // endpoints before them), the mapping of returned errors to HTTP, the
-// recovery of panics and the one access-log line per request.
+// recovery of panics and the one access-log line per request, which
+// names the caller found by the inner identity layer.
 func TestMiddleware(t *testing.T) {
 	var s *Server
 	ok := func(name string) http.Handler {
@@ -144,7 +145,11 @@ func TestMiddleware(t *testing.T) {
 				t.Fatalf("%d access-log lines for one request", len(lines)-before)
 			}
 			l := lines[len(lines)-1]
-			if l["req"] != id || l["path"] != tt.path || l["route"] != tt.route || l["status"] != float64(tt.status) || l["method"] != "GET" {
+			user := tt.token
+			if w.Code == http.StatusUnauthorized {
+				user = ""
+			}
+			if l["req"] != id || l["path"] != tt.path || l["route"] != tt.route || l["status"] != float64(tt.status) || l["method"] != "GET" || l["user"] != user {
 				t.Fatalf("access log %v", l)
 			}
 		})

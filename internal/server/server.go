@@ -404,8 +404,12 @@ func Identity(ctx context.Context) *auth.Identity {
 	return id
 }
 
-// WithIdentity returns ctx carrying id (for web sessions).
+// WithIdentity returns ctx carrying id (tokens, web sessions), and names
+// the caller in the request's access-log line.
 func WithIdentity(ctx context.Context, id *auth.Identity) context.Context {
+	if st, ok := ctx.Value(keyRequest).(*reqState); ok && id != nil {
+		st.user = id.User.Name
+	}
 	return context.WithValue(ctx, keyIdentity, id)
 }
 
