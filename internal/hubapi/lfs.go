@@ -40,24 +40,18 @@ func (h *Handler) routeLFS(r *http.Request, q *req, s []string) *apiRoute {
 	case len(s) == 1 && s[0] == "verify" && r.Method == http.MethodPost:
 		return &apiRoute{name: "lfs-verify", fn: h.lfsVerify(q), render: writeLFSError, q: q, first: act(hub.WriteContent)}
 	case len(s) >= 1 && s[0] == "locks":
-		return &apiRoute{name: "lfs-locks", fn: h.lfsLocks(s[1:]), render: writeLFSError}
+		return &apiRoute{name: "lfs-locks", fn: h.lfsLocks(), render: writeLFSError}
 	}
 	return nil
 }
 
-// lfsLocks answers the file-locking API: locking is not supported, which
-// git-lfs accepts for a remote that lists no locks.
-func (h *Handler) lfsLocks(rest []string) server.HandlerFunc {
+// lfsLocks answers the file-locking API: locking is not supported. A 501
+// on locks/verify is what makes git-lfs turn lock verification off for
+// the remote quietly; an answer with empty lists would make it print, on
+// every push, that locking was detected, with the remote's URL and any
+// token in it.
+func (h *Handler) lfsLocks() server.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		switch {
-		case r.Method == http.MethodGet && len(rest) == 0:
-			w.Header().Set("Content-Type", lfsMediaType)
-			server.WriteJSON(w, r, http.StatusOK, map[string]any{"locks": []any{}})
-			return nil
-		case r.Method == http.MethodPost && len(rest) == 1 && rest[0] == "verify":
-			server.WriteJSON(w, r, http.StatusOK, map[string]any{"ours": []any{}, "theirs": []any{}})
-			return nil
-		}
 		return &hub.Error{Kind: hub.ErrUnsupported, Msg: "File locking is not supported by this hub"}
 	}
 }
