@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/agorahub/agora/internal/auth"
@@ -120,4 +121,31 @@ func (s *Service) lfsUploadQuota(ctx context.Context, r *meta.Repo, objects []LF
 		}
 		return n, nil
 	})
+}
+
+// NamespaceRepositories lists the repositories of an account (kind
+// meta.KindUser or meta.KindOrg) with what each stores, for callers who
+// may read every one of them: the user itself, the organisation's
+// members, administrators, and a fine-grained token only where its
+// scopes reach.
+func (s *Service) NamespaceRepositories(ctx context.Context, who *auth.Identity, namespace, kind string) ([]meta.RepoUsage, error) {
+	if who == nil {
+		return nil, errorf(ErrUnauthenticated, "Sign in to list repositories with their storage")
+	}
+	u, err := s.account(ctx, namespace, kind)
+	if err != nil {
+		return nil, err
+	}
+	all, namespaces, err := s.viewerNamespaces(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	if !all && !slices.ContainsFunc(namespaces, func(ns string) bool { return strings.EqualFold(ns, u.Name) }) {
+		return nil, errorf(ErrForbidden, "Only %s's members and administrators may list its repositories with their storage", u.Name)
+	}
+	repos, err := s.meta.NamespaceRepoUsage(ctx, u.Name)
+	if err != nil {
+		return nil, fmt.Errorf("repositories of %s: %w", u.Name, err)
+	}
+	return repos, nil
 }

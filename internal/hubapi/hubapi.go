@@ -204,6 +204,9 @@ func (h *Handler) routeAPI(r *http.Request, a *route.Addr) *apiRoute {
 				return &apiRoute{name: "signing-keys", fn: h.deleteKey(s[2])}
 			}
 		}
+		if len(s) == 2 && s[1] == "repositories" && (m == http.MethodGet || m == http.MethodHead) {
+			return &apiRoute{name: "repo-storage", fn: h.repoStorage("")}
+		}
 		if len(s) >= 2 && (s[1] == "webhooks" || s[1] == "billing" || s[1] == "notifications") {
 			return unsupported("This hub does not implement /api/settings/" + s[1] + " yet")
 		}
@@ -328,6 +331,8 @@ func (h *Handler) routeRepoAPI(r *http.Request, q *req) *apiRoute {
 		return unsupported("Discussions and pull-request pages are not supported by this hub yet (commits with create_pr=1 do create refs/pr/N)")
 	case kw == "user-access-request":
 		return h.routeAccessRequests(r, q, rest)
+	case kw == "duplicate":
+		return unsupported("Duplicating a repository is not supported by this hub yet: clone it with git and push it to a new repository")
 	case kw == "lfs-files":
 		return unsupported("Listing and deleting LFS files is not supported by this hub yet")
 	case kw == "resource-group" || kw == "scan" || kw == "treesize" || kw == "compare" || kw == "jwt" ||

@@ -3,12 +3,14 @@ package hubapi
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/server"
+	"github.com/agorahub/agora/internal/wire"
 )
 
 // The routes of users, organisations and access requests. Their shapes
@@ -78,6 +80,8 @@ func (h *Handler) routeAccounts(r *http.Request, s []string) *apiRoute {
 		return &apiRoute{name: "org-follows", fn: h.noFollows(name, true)}
 	case get && len(rest) == 1 && rest[0] == "audit-log":
 		return &apiRoute{name: "audit-log", fn: h.auditLog(name)}
+	case get && len(rest) == 2 && rest[0] == "settings" && rest[1] == "repositories":
+		return &apiRoute{name: "repo-storage", fn: h.repoStorage(name)}
 	case m == http.MethodPut && len(rest) == 3 && rest[0] == "members" && rest[2] == "role":
 		user, ok := unescape(rest[1])
 		if ok {
@@ -393,3 +397,43 @@ func (h *Handler) withdrawAccess(q *req) server.HandlerFunc {
 
 // jsonRaw embeds stored JSON text as is.
 func jsonRaw(s string) json.RawMessage { return json.RawMessage(s) }
+
+// repoStorage lists an account's repositories with their storage
+// (huggingface_hub's list_user_repos, "hf repos ls"): org is "" for the
+// caller's own, from /api/settings/repositories. One page: the figures
+// come from one query over the namespace.
+func (h *Handler) repoStorage(org string) server.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		who := server.Identity(r.Context())
+		name, kind := org, "org"
+		if org == "" {
+			kind = "user"
+			if who != nil {
+				name = who.User.Name
+			}
+		}
+		repos, err := h.hub.NamespaceRepositories(r.Context(), who, name, kind)
+		if err != nil {
+			return err
+		}
+		var total int64
+		for _, ru := range repos {
+			total += ru.LFS + ru.Git
+		}
+		out := make([]wire.RepoStorage, 0, len(repos))
+		for _, ru := range repos {
+			used := ru.LFS + ru.Git
+			rs := wire.RepoStorage{ID: ru.Repo.FullName(), Type: ru.Repo.Type, UpdatedAt: isoTime(ru.Repo.UpdatedAt),
+				Visibility: "public", Storage: used}
+			if ru.Repo.Private {
+				rs.Visibility = "private"
+			}
+			if total > 0 {
+				rs.StoragePercent = math.Round(float64(used)*10000/float64(total)) / 100
+			}
+			out = append(out, rs)
+		}
+		server.WriteJSON(w, r, http.StatusOK, out)
+		return nil
+	}
+}

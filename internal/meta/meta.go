@@ -596,6 +596,15 @@ type Quotas interface {
 	// reads every LFS link and git object of the namespace: cheap for a
 	// user, not something to call per request of a large namespace.
 	NamespaceUsage(ctx context.Context, namespace string) (Usage, error)
+	// NamespaceRepoUsage lists namespace's repositories, each with what
+	// it stores, by type then name. It reads what NamespaceUsage reads.
+	NamespaceRepoUsage(ctx context.Context, namespace string) ([]RepoUsage, error)
+}
+
+// RepoUsage is a repository and what it stores.
+type RepoUsage struct {
+	Repo Repo
+	Usage
 }
 
 // Tx is everything a unit of work can touch.

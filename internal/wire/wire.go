@@ -264,6 +264,17 @@ type LFSAction struct {
 	ExpiresIn int64             `json:"expires_in,omitempty"`
 }
 
+// RepoStorage is one element of GET /api/settings/repositories and
+// /api/organizations/{org}/settings/repositories (list_user_repos).
+type RepoStorage struct {
+	ID             string  `json:"id"`
+	Type           string  `json:"type"`
+	UpdatedAt      string  `json:"updatedAt"`
+	Visibility     string  `json:"visibility"`
+	Storage        int64   `json:"storage"`
+	StoragePercent float64 `json:"storagePercent"`
+}
+
 // LFSError is a per-object error.
 type LFSError struct {
 	Code    int    `json:"code"`

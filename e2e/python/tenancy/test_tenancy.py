@@ -103,6 +103,28 @@ def test_org_repos_by_role(run, tmp_path):
         api.model_info("acme/private", token=BOB)
 
 
+def test_repositories_with_storage():
+    # list_user_repos (huggingface_hub 1.x and later; the route for older
+    # clients): an organisation's repositories, private ones included, for
+    # its members only, with storage shares that add up.
+    api.create_repo("acme/private", private=True, exist_ok=True)
+    api.upload_file(path_or_fileobj=b"x" * 5000, path_in_repo="w.bin", repo_id="acme/private")
+    status, body = raw("GET", "/api/organizations/acme/settings/repositories", DAVE)
+    assert status == 200, body
+    repos = {r["id"]: r for r in json.loads(body)}
+    assert repos["acme/private"]["visibility"] == "private" and repos["acme/private"]["storage"] >= 5000, repos
+    assert abs(sum(r["storagePercent"] for r in repos.values()) - 100) < 1, repos
+    status, _ = raw("GET", "/api/organizations/acme/settings/repositories", BOB)
+    assert status == 403
+    if hasattr(api, "list_user_repos"):
+        assert "acme/private" in [r.id for r in api.list_user_repos(namespace="acme", token=DAVE)]
+        mine = {r.id: r for r in api.list_user_repos()}
+        assert all(i.startswith("alice/") for i in mine), mine
+        with pytest.raises(HfHubHTTPError) as e:
+            list(api.list_user_repos(namespace="acme", token=BOB))
+        assert e.value.response.status_code == 403
+
+
 def test_move_between_user_and_org():
     api.create_repo("alice/to-move", exist_ok=True)
     api.move_repo("alice/to-move", "acme/moved")

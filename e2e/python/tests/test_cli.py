@@ -128,6 +128,11 @@ def test_cli_branches_listing_delete(api, user, run):
     files = cli("models", "ls", repo_id, "--format", "json").stdout
     for f in api.list_repo_files(repo_id):
         assert f in files, (f, files)
+    if hasattr(api, "list_user_repos"):
+        # The caller's repositories with their storage (`hf repos ls`).
+        mine = {r["id"]: r for r in json.loads(cli("repos", "ls", "--limit", "0", "--format", "json").stdout)}
+        assert mine[repo_id]["type"] == "model" and mine[repo_id]["visibility"] == "public", mine
+        assert sum(r.storage for r in api.list_user_repos()) > 0
 
     # A repository deleted and, on the second run, made again under the name.
     scratch = f"{user}/cli-scratch"

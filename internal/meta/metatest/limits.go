@@ -2,6 +2,7 @@ package metatest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -204,6 +205,30 @@ func testNamespaceUsage(t *testing.T, s meta.Store) {
 		if got != c.want {
 			t.Errorf("NamespaceUsage(%s) = %+v, want %+v", c.ns, got, c.want)
 		}
+		// The per-repository figures add up to the namespace's.
+		repos, err := s.NamespaceRepoUsage(ctx, c.ns)
+		must(t, err)
+		var sum meta.Usage
+		for _, r := range repos {
+			sum.LFS, sum.Git = sum.LFS+r.LFS, sum.Git+r.Git
+		}
+		if sum != c.want {
+			t.Errorf("NamespaceRepoUsage(%s) adds up to %+v, want %+v", c.ns, sum, c.want)
+		}
+	}
+	repos, err := s.NamespaceRepoUsage(ctx, "ANN")
+	must(t, err)
+	type row struct {
+		id      int64
+		private bool
+		u       meta.Usage
+	}
+	var rows []row
+	for _, r := range repos {
+		rows = append(rows, row{r.Repo.ID, r.Repo.Private, r.Usage})
+	}
+	if want := []row{{a2.ID, true, meta.Usage{LFS: 1000, Git: 5}}, {a1.ID, false, meta.Usage{LFS: 1020, Git: 305}}}; !slices.Equal(rows, want) {
+		t.Errorf("NamespaceRepoUsage(ANN) = %+v, want %+v (datasets first, then by name)", rows, want)
 	}
 	// A renamed repository counts in its new namespace.
 	must(t, s.RenameRepo(ctx, a2.ID, "other", "two"))

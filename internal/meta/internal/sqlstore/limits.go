@@ -152,3 +152,27 @@ func (o *ops) NamespaceUsage(ctx context.Context, namespace string) (meta.Usage,
 	}
 	return u, nil
 }
+
+func (o *ops) NamespaceRepoUsage(ctx context.Context, namespace string) ([]meta.RepoUsage, error) {
+	rows, err := o.q.QueryContext(ctx, `SELECT `+repoCols+`,
+		CAST(COALESCE((SELECT SUM(l.size) FROM repo_lfs l WHERE l.repo_id = r.id), 0) AS BIGINT),
+		CAST(COALESCE((SELECT SUM(o.size) FROM objects o WHERE o.repo_id = r.id), 0) AS BIGINT)
+		FROM repos r WHERE lower(r.namespace) = $1 ORDER BY r.type, r.lname`, strings.ToLower(namespace))
+	if err != nil {
+		return nil, fmt.Errorf("repository usage of %s: %w", namespace, err)
+	}
+	defer rows.Close()
+	var out []meta.RepoUsage
+	for rows.Next() {
+		var s repoScan
+		var u meta.Usage
+		if err := rows.Scan(append(s.dest(), &u.LFS, &u.Git)...); err != nil {
+			return nil, fmt.Errorf("repository usage of %s: %w", namespace, err)
+		}
+		out = append(out, meta.RepoUsage{Repo: s.repo(), Usage: u})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("repository usage of %s: %w", namespace, err)
+	}
+	return out, nil
+}
