@@ -181,6 +181,10 @@ func (s *Service) derive(ctx context.Context, objs *objects, r *meta.Repo, id gi
 			d.info["baseModels"] = map[string]any{"relation": rel, "models": baseModelList(shown)}
 		}
 	}
+	if r.Type == TypeDataset {
+		tags = append(tags, card.DatasetTags(cd)...)
+		tags = append(tags, datasetFileTags(files)...)
+	}
 	if len(d.problems) > 0 {
 		d.info["formatErrors"] = d.problems
 	}

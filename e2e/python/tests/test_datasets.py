@@ -44,6 +44,14 @@ def test_push_to_hub_and_load(api, user, run):
     at_sha = load_dataset(repo_id, split="train", revision=sha)
     assert at_sha.to_dict() == data
 
+    # The tags the Hub derives from the card push_to_hub wrote and from
+    # the files, and a listing filtered by one of them.
+    tags = api.dataset_info(repo_id).tags
+    for t in ("format:parquet", "modality:text", "modality:tabular", "size_categories:n<1K", "library:datasets"):
+        assert t in tags, tags
+    listed = api.list_datasets(author=user, filter="format:parquet")
+    assert repo_id in [d.id for d in listed]
+
 
 PARQUET_CARD = b"""---
 configs:

@@ -57,6 +57,10 @@ func FuzzParse(f *testing.F) {
 		if len(slices.Compact(slices.Sorted(slices.Values(tags)))) != len(tags) {
 			t.Fatalf("HubTags has duplicates: %q", tags)
 		}
+		dtags := DatasetTags(c)
+		if len(slices.Compact(slices.Sorted(slices.Values(dtags)))) != len(dtags) {
+			t.Fatalf("DatasetTags has duplicates: %q", dtags)
+		}
 		c.Gate()
 		if c.Data == nil {
 			return
