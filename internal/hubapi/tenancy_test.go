@@ -414,3 +414,76 @@ func TestCommitFilesStoredAsTheyArrive(t *testing.T) {
 }
 
 func gitBlobID(data []byte) gitobj.ID { return gitobj.Hash(gitobj.KindBlob, data) }
+
+// TestRepoStorage: /api/settings/repositories lists the caller's
+// repositories, and /api/organizations/{org}/settings/repositories an
+// organisation's, private ones included, with storage shares that add
+// up; only the account, its members and administrators may list them, a
+// fine-grained token only where its scopes reach.
+func TestRepoStorage(t *testing.T) {
+	e := newEnv(t)
+	e.org("acme", "alice")
+	e.createModel("m")
+	e.mustOK(e.do("POST", "/api/models/alice/m/commit/main", e.alice, ndjson(header("add", ""), file("a.txt", strings.Repeat("x", 900)))))
+	e.mustOK(e.do("POST", "/api/repos/create", e.alice, map[string]any{"name": "secret", "organization": "acme", "private": true, "type": "dataset"}))
+	fgAlice := e.userToken("alice", hub.TokenSpec{Role: meta.RoleFineGrained,
+		Scopes: []hub.ScopeSpec{{Entity: "user:alice", Permissions: []string{"repo.content.read"}}}})
+	type row struct {
+		ID             string  `json:"id"`
+		Type           string  `json:"type"`
+		UpdatedAt      string  `json:"updatedAt"`
+		Visibility     string  `json:"visibility"`
+		Storage        int64   `json:"storage"`
+		StoragePercent float64 `json:"storagePercent"`
+	}
+	for _, tc := range []struct {
+		name, path, token string
+		status            int
+		ids               []string
+	}{
+		{"own", "/api/settings/repositories", e.alice, 200, []string{"alice/m"}},
+		{"own, empty", "/api/settings/repositories", e.bob, 200, []string{}},
+		{"anonymous", "/api/settings/repositories", "", 401, nil},
+		{"org member", "/api/organizations/acme/settings/repositories", e.alice, 200, []string{"acme/secret"}},
+		{"not a member", "/api/organizations/acme/settings/repositories", e.bob, 403, nil},
+		{"scoped to the user only", "/api/organizations/acme/settings/repositories", fgAlice, 403, nil},
+		{"scoped token, own", "/api/settings/repositories", fgAlice, 200, []string{"alice/m"}},
+		{"no such org", "/api/organizations/nope/settings/repositories", e.alice, 404, nil},
+		{"a user is not an org", "/api/organizations/bob/settings/repositories", e.alice, 404, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("GET", tc.path, tc.token, nil)
+			if r.status != tc.status {
+				t.Fatalf("%d %s, want %d", r.status, r.body, tc.status)
+			}
+			if tc.status != 200 {
+				return
+			}
+			var rows []row
+			if err := json.Unmarshal(r.body, &rows); err != nil {
+				t.Fatalf("%v: %s", err, r.body)
+			}
+			ids := []string{}
+			var pct float64
+			for _, x := range rows {
+				ids = append(ids, x.ID)
+				pct += x.StoragePercent
+				if _, err := time.Parse(time.RFC3339, x.UpdatedAt); err != nil || x.Storage <= 0 {
+					t.Errorf("row %+v", x)
+				}
+			}
+			if fmt.Sprint(ids) != fmt.Sprint(tc.ids) || len(rows) > 0 && (pct < 99.9 || pct > 100.1) {
+				t.Fatalf("rows %+v, want ids %v with shares adding to 100", rows, tc.ids)
+			}
+			if len(rows) == 0 {
+				return
+			}
+			if tc.ids[0] == "acme/secret" && (rows[0].Visibility != "private" || rows[0].Type != "dataset") {
+				t.Errorf("row %+v: want a private dataset", rows[0])
+			}
+			if tc.ids[0] == "alice/m" && (rows[0].Visibility != "public" || rows[0].Storage < 900) {
+				t.Errorf("row %+v: want a public model holding at least the 900-byte file", rows[0])
+			}
+		})
+	}
+}
