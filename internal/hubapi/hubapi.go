@@ -117,9 +117,14 @@ func (h *Handler) RouteAddr(r *http.Request, a *route.Addr) http.Handler {
 		return nil
 	}
 	var rt *apiRoute
-	if a.Segs[0] == "api" {
+	switch {
+	case a.Segs[0] == "api":
 		rt = h.routeAPI(r, a)
-	} else if a.Repo != nil {
+	case a.Segs[0] == "uploads":
+		rt = unsupported("Discussion attachments are not supported by this hub yet")
+	case a.Segs[0] == "papers":
+		rt = unsupported("Papers are not supported by this hub yet")
+	case a.Repo != nil:
 		rt = h.routeFile(r, a.Repo)
 	}
 	if rt == nil {
@@ -336,7 +341,7 @@ func (h *Handler) routeRepoAPI(r *http.Request, q *req) *apiRoute {
 	case kw == "lfs-files":
 		return unsupported("Listing and deleting LFS files is not supported by this hub yet")
 	case kw == "resource-group" || kw == "scan" || kw == "treesize" || kw == "compare" || kw == "jwt" ||
-		kw == "parquet" || kw == "croissant" || kw == "notebook" || kw == "sql-console":
+		kw == "parquet" || kw == "croissant" || kw == "notebook" || kw == "sql-console" || kw == "leaderboard":
 		return unsupported("This hub does not implement /" + kw + " yet")
 	}
 	return nil

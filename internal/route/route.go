@@ -103,6 +103,10 @@ var table = []Row{
 	}},
 	{HubAPI, nil, "/api/{T}/{id}[/…]", apiRepo},
 	{HubAPI, nil, "/api/…", func(s []string) (*Repo, bool) { return nil, len(s) > 0 && s[0] == "api" }},
+	// Discussion attachments and paper pages in Markdown, which the
+	// clients fetch outside /api; both namespaces are reserved.
+	{HubAPI, post, "/uploads", func(s []string) (*Repo, bool) { return nil, len(s) == 1 && s[0] == "uploads" }},
+	{HubAPI, getHead, "/papers/…", func(s []string) (*Repo, bool) { return nil, len(s) > 1 && s[0] == "papers" }},
 	{GitProto, getHead, "/{P}{id}[.git]/info/refs", fileRoute(func(rest []string, _ bool) bool {
 		return len(rest) == 2 && rest[0] == "info" && rest[1] == "refs"
 	})},

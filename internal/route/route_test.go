@@ -55,6 +55,12 @@ func TestParse(t *testing.T) {
 		{"GET", "/alice/m.git/resolve/main/x", Web, nil},
 		{"POST", "/alice/m/resolve/main/x", Web, &Repo{Ref: model("alice", "m"), N: 2, Rest: []string{"resolve", "main", "x"}}},
 
+		// Attachments and paper pages outside /api answer 501 from the
+		// API; a GET of /uploads is a page like any unknown path.
+		{"POST", "/uploads", HubAPI, nil},
+		{"GET", "/papers/2401.00001.md", HubAPI, nil},
+		{"GET", "/uploads", Web, nil},
+
 		// Pages: two valid names, never a canonical id or a reserved
 		// namespace.
 		{"GET", "/", Web, nil},
