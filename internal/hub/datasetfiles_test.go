@@ -3,6 +3,8 @@ package hub
 import (
 	"slices"
 	"testing"
+
+	"github.com/agorahub/agora/internal/formats/card"
 )
 
 func TestDatasetFileTags(t *testing.T) {
@@ -36,5 +38,31 @@ func TestDatasetFileTags(t *testing.T) {
 				t.Errorf("datasetFileTags = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestTagVocabularyCoversDerivedTags: every tag derived from a dataset's
+// files or row counts is one get_dataset_tags lists, so a client can
+// offer it as a filter.
+func TestTagVocabularyCoversDerivedTags(t *testing.T) {
+	known := map[string]bool{}
+	for _, tags := range TagsByType(TypeDataset) {
+		for _, tag := range tags {
+			known[tag] = true
+		}
+	}
+	for _, b := range dataBuilders {
+		for _, ext := range b.exts {
+			for _, tag := range datasetFileTags([]Entry{{Type: "file", Path: "data/x" + ext}}) {
+				if !known[tag] {
+					t.Errorf("%s: tag %q is not in the vocabulary", ext, tag)
+				}
+			}
+		}
+	}
+	for rows := int64(1); rows < 1e13; rows *= 7 {
+		if tag := "size_categories:" + card.SizeCategory(rows); !known[tag] {
+			t.Errorf("%d rows: %q is not in the vocabulary", rows, tag)
+		}
 	}
 }

@@ -216,6 +216,11 @@ func (h *Handler) routeAPI(r *http.Request, a *route.Addr) *apiRoute {
 			return unsupported("This hub does not implement /api/settings/" + s[1] + " yet")
 		}
 		return nil
+	case "models-tags-by-type", "datasets-tags-by-type":
+		if len(s) == 1 && (m == http.MethodGet || m == http.MethodHead) {
+			return &apiRoute{name: "tags-by-type", fn: h.tagsByType(strings.TrimSuffix(s[0], "s-tags-by-type"))}
+		}
+		return nil
 	case "validate-yaml":
 		return &apiRoute{name: "validate-yaml", fn: h.validateYAML}
 	case "agent-harnesses":

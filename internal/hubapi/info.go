@@ -322,3 +322,40 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// tagsByType answers get_model_tags and get_dataset_tags: each tag type
+// with its tags, as {id, label, type}; the id is what a listing's filter
+// takes.
+func (h *Handler) tagsByType(repoType string) server.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		out := map[string][]wire.TagInfo{}
+		for typ, ids := range hub.TagsByType(repoType) {
+			tags := make([]wire.TagInfo, 0, len(ids))
+			for _, id := range ids {
+				tags = append(tags, wire.TagInfo{ID: id, Label: tagLabel(typ, id), Type: typ})
+			}
+			out[typ] = tags
+		}
+		server.WriteJSON(w, r, http.StatusOK, out)
+		return nil
+	}
+}
+
+// tagLabel is a tag's display name: tasks in words ("Text
+// Classification"), other tags by their value.
+func tagLabel(typ, id string) string {
+	_, v, found := strings.Cut(id, ":")
+	if !found {
+		v = id
+	}
+	if typ != "pipeline_tag" && typ != "task_categories" && typ != "task_ids" && typ != "modality" {
+		return v
+	}
+	words := strings.Split(v, "-")
+	for i, w := range words {
+		if w != "" {
+			words[i] = strings.ToUpper(w[:1]) + w[1:]
+		}
+	}
+	return strings.Join(words, " ")
+}

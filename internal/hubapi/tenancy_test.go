@@ -487,3 +487,32 @@ func TestRepoStorage(t *testing.T) {
 		})
 	}
 }
+
+// TestTagsByType: get_model_tags and get_dataset_tags get each tag type
+// with its tags as {id, label, type}, the id being a listing filter.
+func TestTagsByType(t *testing.T) {
+	e := newEnv(t)
+	type tag struct{ ID, Label, Type string }
+	for _, tc := range []struct {
+		path, typ string
+		want      tag
+	}{
+		{"/api/models-tags-by-type", "pipeline_tag", tag{"text-classification", "Text Classification", "pipeline_tag"}},
+		{"/api/models-tags-by-type", "license", tag{"license:apache-2.0", "apache-2.0", "license"}},
+		{"/api/datasets-tags-by-type", "format", tag{"format:parquet", "parquet", "format"}},
+		{"/api/datasets-tags-by-type", "size_categories", tag{"size_categories:n<1K", "n<1K", "size_categories"}},
+		{"/api/datasets-tags-by-type", "modality", tag{"modality:text", "Text", "modality"}},
+	} {
+		var got map[string][]tag
+		if err := json.Unmarshal(e.mustOK(e.do("GET", tc.path, "", nil)).body, &got); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, g := range got[tc.typ] {
+			found = found || g == tc.want
+		}
+		if !found {
+			t.Errorf("%s: %s lacks %+v: %+v", tc.path, tc.typ, tc.want, got[tc.typ])
+		}
+	}
+}

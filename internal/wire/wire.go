@@ -264,6 +264,14 @@ type LFSAction struct {
 	ExpiresIn int64             `json:"expires_in,omitempty"`
 }
 
+// TagInfo is one tag of GET /api/models-tags-by-type and
+// /api/datasets-tags-by-type, grouped there by Type.
+type TagInfo struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+	Type  string `json:"type"`
+}
+
 // RepoStorage is one element of GET /api/settings/repositories and
 // /api/organizations/{org}/settings/repositories (list_user_repos).
 type RepoStorage struct {

@@ -457,3 +457,11 @@ def test_cards_validated_by_the_hub(api, user, run):
     with pytest.raises(ValueError) as e:
         bad.validate()
     assert '"license" must be one of' in str(e.value)
+
+
+def test_tag_vocabulary(api):
+    # get_model_tags / get_dataset_tags: the filters a client can offer.
+    models = api.get_model_tags()
+    assert any(t["id"] == "text-generation" and t["type"] == "pipeline_tag" for t in models["pipeline_tag"]), models
+    datasets = api.get_dataset_tags()
+    assert "format:parquet" in [t["id"] for t in datasets["format"]], datasets

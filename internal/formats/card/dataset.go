@@ -1,5 +1,7 @@
 package card
 
+import "slices"
+
 // DatasetTags returns the tags the Hub derives from a dataset card, in
 // this order, without duplicates:
 //
@@ -167,4 +169,21 @@ func modalities(infos []map[string]any) []string {
 		}
 	}
 	return out
+}
+
+// Vocabulary returns the tag values the Hub knows for a card field, in
+// the Hub's order: "pipeline_tag" and "task_categories" (the tasks),
+// "task_ids", "size_categories" and "license". Nil for other fields.
+func Vocabulary(field string) []string {
+	switch field {
+	case "pipeline_tag", "task_categories":
+		return slices.Clone(pipelineTypes)
+	case "task_ids":
+		return slices.Clone(subtaskTypes)
+	case "size_categories":
+		return slices.DeleteFunc(slices.Clone(sizeCategories), func(s string) bool { return s == "other" })
+	case "license":
+		return slices.Clone(hubLicenseIDs)
+	}
+	return nil
 }
