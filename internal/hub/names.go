@@ -34,7 +34,7 @@ var routeKeywords = map[string]bool{
 	"like": true, "likers": true, "lineage": true, "xet-read-token": true, "xet-write-token": true,
 	"discussions": true, "lfs-files": true, "user-access-request": true, "treesize": true, "scan": true,
 	"compare": true, "resource-group": true, "jwt": true, "parquet": true, "croissant": true,
-	"notebook": true, "sql-console": true,
+	"notebook": true, "sql-console": true, "safetensors-metadata": true, "leaderboard": true, "duplicate": true,
 	// /{id}/… downloads, LFS and git
 	"resolve": true, "raw": true, "blob": true, "info": true, "git-upload-pack": true, "git-receive-pack": true,
 	"edit": true, "upload": true, "delete": true,

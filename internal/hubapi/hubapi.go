@@ -333,6 +333,8 @@ func (h *Handler) routeRepoAPI(r *http.Request, q *req) *apiRoute {
 		return &apiRoute{name: "like", fn: h.like(q, m == http.MethodPost), first: act(hub.ReadMeta)}
 	case kw == "likers" && get && len(rest) == 0:
 		return &apiRoute{name: "likers", fn: h.likers(q)}
+	case kw == "safetensors-metadata" && get && len(rest) >= 1 && q.ref.Type == hub.TypeModel:
+		return &apiRoute{name: "safetensors-metadata", fn: h.safetensorsMetadata(q, rest)}
 	case kw == "lineage" && get && len(rest) == 0:
 		return &apiRoute{name: "lineage", fn: h.lineage(q)}
 	case (kw == "xet-read-token" || kw == "xet-write-token") && get:

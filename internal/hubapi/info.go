@@ -359,3 +359,43 @@ func tagLabel(typ, id string) string {
 	}
 	return strings.Join(words, " ")
 }
+
+// safetensorsMetadata answers get_sharded_safetensors_metadata: the
+// index's metadata (without its weight map, which the headers repeat)
+// and each shard's header as the file holds it, keyed by the shard's
+// name in the index.
+func (h *Handler) safetensorsMetadata(q *req, segs []string) server.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		path, ok := joinPath(segs)
+		if !ok {
+			return &hub.Error{Kind: hub.ErrInvalid, Msg: "Invalid path"}
+		}
+		ix, headers, err := h.hub.SafetensorsShards(r.Context(), server.Identity(r.Context()), q.ref, path)
+		if err != nil {
+			return err
+		}
+		out := struct {
+			Index   map[string]any            `json:"index"`
+			Headers map[string]map[string]any `json:"headers"`
+		}{Index: map[string]any{"metadata": ix.Metadata}, Headers: map[string]map[string]any{}}
+		if ix.Metadata == nil {
+			out.Index["metadata"] = map[string]any{}
+		}
+		for shard, hd := range headers {
+			m := make(map[string]any, len(hd.Tensors)+1)
+			if hd.Metadata != nil {
+				m["__metadata__"] = hd.Metadata
+			}
+			for _, t := range hd.Tensors {
+				shape := t.Shape
+				if shape == nil {
+					shape = []int64{}
+				}
+				m[t.Name] = map[string]any{"dtype": t.Dtype, "shape": shape, "data_offsets": [2]int64{t.Begin, t.End}}
+			}
+			out.Headers[shard] = m
+		}
+		server.WriteJSON(w, r, http.StatusOK, out)
+		return nil
+	}
+}

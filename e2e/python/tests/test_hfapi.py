@@ -4,6 +4,7 @@ Every check compares bytes and commit ids read back through other
 endpoints than the one that wrote them.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -465,3 +466,27 @@ def test_tag_vocabulary(api):
     assert any(t["id"] == "text-generation" and t["type"] == "pipeline_tag" for t in models["pipeline_tag"]), models
     datasets = api.get_dataset_tags()
     assert "format:parquet" in [t["id"] for t in datasets["format"]], datasets
+
+
+def test_sharded_safetensors_metadata(api, user):
+    # Two shards and their index, read shard by shard (every version) and,
+    # from 2.x, in one request: both give the same tensors.
+    np = pytest.importorskip("numpy")
+    from safetensors.numpy import save
+
+    repo_id = f"{user}/sharded"
+    api.create_repo(repo_id, exist_ok=True)
+    shards = {
+        "model-00001-of-00002.safetensors": save({"a": np.zeros((2, 3), dtype=np.float32)}, metadata={"format": "pt"}),
+        "model-00002-of-00002.safetensors": save({"b": np.ones((4,), dtype=np.int64)}, metadata={"format": "pt"}),
+    }
+    index = {"metadata": {"total_size": 56}, "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}
+    ops = [CommitOperationAdd(path_in_repo=k, path_or_fileobj=v) for k, v in shards.items()]
+    ops.append(CommitOperationAdd(path_in_repo="model.safetensors.index.json", path_or_fileobj=json.dumps(index).encode()))
+    api.create_commit(repo_id, ops, commit_message="shards")
+    each = api.get_safetensors_metadata(repo_id)
+    assert each.sharded and each.weight_map == index["weight_map"], each
+    if hasattr(api, "get_sharded_safetensors_metadata"):
+        one = api.get_sharded_safetensors_metadata(repo_id)
+        assert one.weight_map == each.weight_map and one.metadata == each.metadata == index["metadata"], one
+        assert one.files_metadata == each.files_metadata, (one, each)
