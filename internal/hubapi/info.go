@@ -3,8 +3,11 @@ package hubapi
 import (
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
+	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -170,8 +173,9 @@ func (h *Handler) info(q *req, rev string) server.HandlerFunc {
 			}
 			p = append(p, pair{"childrenModelCount", strconv.AppendInt(nil, n, 10)})
 		}
-		if h.xetOn() && contains(listParam(qs, "expand"), "xetEnabled") {
-			p = append(p, pair{"xetEnabled", []byte("true")}) // huggingface_hub 0.30–0.35 uploads through Xet only then
+		if contains(listParam(qs, "expand"), "xetEnabled") {
+			// huggingface_hub 0.30–0.35 uploads through Xet only when true.
+			p = append(p, pair{"xetEnabled", strconv.AppendBool(nil, h.xetOn())})
 		}
 		if boolParam(qs, "securityStatus") || contains(listParam(qs, "expand"), "securityRepoStatus") {
 			sec, err := h.hub.RepoSecurityStatus(r.Context(), info)
@@ -183,6 +187,9 @@ func (h *Handler) info(q *req, rev string) server.HandlerFunc {
 				issues = append(issues, map[string]string{"path": f.Path, "level": f.Level})
 			}
 			p = append(p, pair{"securityRepoStatus", encoded(map[string]any{"scansDone": sec.ScansDone, "filesWithIssues": issues})})
+		}
+		if keep := expandOnly(qs); keep != nil {
+			p = slices.DeleteFunc(p, func(x pair) bool { return !keep[x.k] })
 		}
 		w.Header().Set("X-Repo-Commit", info.Revision.Commit.String())
 		writeObject(w, r, http.StatusOK, p)
@@ -280,7 +287,8 @@ func (h *Handler) listRepos(typ string) server.HandlerFunc {
 			b, _ := json.Marshal(listCursor{V: c.Value, I: c.ID, N: c.Name})
 			h.nextLink(w, r, "cursor", base64.RawURLEncoding.EncodeToString(b))
 		}
-		if !withCard && !withConfig && !withSiblings {
+		keep := expandOnly(qs)
+		if !withCard && !withConfig && !withSiblings && keep == nil {
 			out := make([]repoRow, len(rows))
 			for i := range rows {
 				out[i] = listRow(&rows[i])
@@ -307,11 +315,30 @@ func (h *Handler) listRepos(typ string) server.HandlerFunc {
 					m["siblings"] = list
 				}
 			}
+			if keep != nil {
+				maps.DeleteFunc(m, func(k string, _ any) bool { return !keep[k] })
+			}
 			out = append(out, m)
 		}
 		server.WriteJSON(w, r, http.StatusOK, out)
 		return nil
 	}
+}
+
+// expandOnly returns the fields a response keeps when the request names
+// some with expand: the Hub then answers those alone, with _id and id
+// (huggingface_hub: "only the properties in the list will be
+// returned"). Nil without expand.
+func expandOnly(qs url.Values) map[string]bool {
+	ex := listParam(qs, "expand")
+	if len(ex) == 0 {
+		return nil
+	}
+	keep := map[string]bool{"_id": true, "id": true}
+	for _, k := range ex {
+		keep[k] = true
+	}
+	return keep
 }
 
 func contains(list []string, s string) bool {

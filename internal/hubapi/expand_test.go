@@ -1,0 +1,55 @@
+package hubapi_test
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+)
+
+// TestExpandAnswersOnlyWhatWasAsked: with expand, model_info and the
+// listings answer the named fields alone, with _id and id, as the Hub
+// does; without it, the full document.
+func TestExpandAnswersOnlyWhatWasAsked(t *testing.T) {
+	e := newEnv(t)
+	e.createModel("m")
+	keysOf := func(b []byte) []string {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%v: %s", err, b)
+		}
+		var ks []string
+		for k := range m {
+			ks = append(ks, k)
+		}
+		slices.Sort(ks)
+		return ks
+	}
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/api/models/alice/m?expand=downloads&expand=likes", []string{"_id", "downloads", "id", "likes"}},
+		{"/api/models/alice/m?expand[]=siblings&expand[]=sha", []string{"_id", "id", "sha", "siblings"}},
+		{"/api/models/alice/m?expand=xetEnabled", []string{"_id", "id", "xetEnabled"}},
+		{"/api/models?author=alice&expand=downloads&expand=cardData", []string{"_id", "downloads", "id"}},
+		{"/api/models?author=alice&expand=siblings", []string{"_id", "id", "siblings"}},
+	} {
+		b := e.mustOK(e.do("GET", tc.path, "", nil)).body
+		if b[0] == '[' {
+			var items []json.RawMessage
+			if err := json.Unmarshal(b, &items); err != nil || len(items) != 1 {
+				t.Fatalf("%s: %v %s", tc.path, err, b)
+			}
+			b = items[0]
+		}
+		if got := keysOf(b); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: keys %q, want %q", tc.path, got, tc.want)
+		}
+	}
+	full := keysOf(e.mustOK(e.do("GET", "/api/models/alice/m", "", nil)).body)
+	for _, k := range []string{"siblings", "sha", "downloads", "tags", "lastModified"} {
+		if !slices.Contains(full, k) {
+			t.Errorf("model_info without expand lacks %s: %q", k, full)
+		}
+	}
+}
