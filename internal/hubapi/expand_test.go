@@ -53,3 +53,19 @@ func TestExpandAnswersOnlyWhatWasAsked(t *testing.T) {
 		}
 	}
 }
+
+// TestInferenceFiltersMatchNothing: no model here is served by an
+// inference provider, so filtering on one lists nothing rather than
+// everything.
+func TestInferenceFiltersMatchNothing(t *testing.T) {
+	e := newEnv(t)
+	e.createModel("m")
+	for _, path := range []string{"/api/models?inference_provider=all", "/api/models?inference_provider=groq", "/api/models?inference=warm"} {
+		if b := e.mustOK(e.do("GET", path, "", nil)).body; string(b) != "[]\n" {
+			t.Errorf("%s: %s", path, b)
+		}
+	}
+	if b := e.mustOK(e.do("GET", "/api/models", "", nil)).body; string(b) == "[]\n" {
+		t.Error("the unfiltered listing is empty")
+	}
+}

@@ -216,6 +216,11 @@ var sortNames = map[string]string{
 func (h *Handler) listRepos(typ string) server.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		qs := r.URL.Query()
+		if qs.Get("inference_provider") != "" || qs.Get("inference") == "warm" {
+			// No model here is served by an inference provider.
+			server.WriteJSON(w, r, http.StatusOK, []any{})
+			return nil
+		}
 		full := boolParam(qs, "full")
 		q := hub.ListQuery{Type: typ, Author: qs.Get("author"), Search: strings.Join(listParam(qs, "search"), " "),
 			Tags: listParam(qs, "filter"), PipelineTag: qs.Get("pipeline_tag")}
