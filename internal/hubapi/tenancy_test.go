@@ -13,6 +13,7 @@ import (
 	"github.com/agorahub/agora/internal/gitobj"
 	"github.com/agorahub/agora/internal/hub"
 	"github.com/agorahub/agora/internal/meta"
+	"github.com/agorahub/agora/internal/wire"
 )
 
 // userToken makes user name (if new) and a token with spec.
@@ -428,14 +429,6 @@ func TestRepoStorage(t *testing.T) {
 	e.mustOK(e.do("POST", "/api/repos/create", e.alice, map[string]any{"name": "secret", "organization": "acme", "private": true, "type": "dataset"}))
 	fgAlice := e.userToken("alice", hub.TokenSpec{Role: meta.RoleFineGrained,
 		Scopes: []hub.ScopeSpec{{Entity: "user:alice", Permissions: []string{"repo.content.read"}}}})
-	type row struct {
-		ID             string  `json:"id"`
-		Type           string  `json:"type"`
-		UpdatedAt      string  `json:"updatedAt"`
-		Visibility     string  `json:"visibility"`
-		Storage        int64   `json:"storage"`
-		StoragePercent float64 `json:"storagePercent"`
-	}
 	for _, tc := range []struct {
 		name, path, token string
 		status            int
@@ -459,7 +452,7 @@ func TestRepoStorage(t *testing.T) {
 			if tc.status != 200 {
 				return
 			}
-			var rows []row
+			var rows []wire.RepoStorage
 			if err := json.Unmarshal(r.body, &rows); err != nil {
 				t.Fatalf("%v: %s", err, r.body)
 			}
