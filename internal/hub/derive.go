@@ -163,6 +163,11 @@ func (s *Service) derive(ctx context.Context, objs *objects, r *meta.Repo, id gi
 				tags = append([]string{d.m.LibraryName}, tags...)
 			}
 		}
+		// The card's evaluation results, which the Hub also answers at
+		// the top level of model_info.
+		if mi, ok := cd.Data["model-index"].([]any); ok {
+			d.info["model-index"] = mi
+		}
 		// Lineage: the card's base models, with the relation it states or
 		// the one its files imply.
 		bases := cd.BaseModels()

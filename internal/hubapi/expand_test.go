@@ -69,3 +69,22 @@ func TestInferenceFiltersMatchNothing(t *testing.T) {
 		t.Error("the unfiltered listing is empty")
 	}
 }
+
+// TestModelIndex: a card's model-index (evaluation results) is answered
+// at the top level of model_info, with or without expand.
+func TestModelIndex(t *testing.T) {
+	e := newEnv(t)
+	e.createModel("m")
+	card := "---\nmodel-index:\n- name: m\n  results:\n  - task: {type: text-classification}\n    dataset: {type: imdb, name: IMDB}\n    metrics:\n    - {type: accuracy, value: 0.9}\n---\n# m\n"
+	e.mustOK(e.do("POST", "/api/models/alice/m/commit/main", e.alice, ndjson(header("card", ""), file("README.md", card))))
+	for _, path := range []string{"/api/models/alice/m", "/api/models/alice/m?expand=model-index"} {
+		var got struct {
+			ModelIndex []struct {
+				Name string `json:"name"`
+			} `json:"model-index"`
+		}
+		if err := json.Unmarshal(e.mustOK(e.do("GET", path, "", nil)).body, &got); err != nil || len(got.ModelIndex) != 1 || got.ModelIndex[0].Name != "m" {
+			t.Errorf("%s: model-index %+v (%v)", path, got.ModelIndex, err)
+		}
+	}
+}

@@ -124,6 +124,8 @@ func (h *Handler) RouteAddr(r *http.Request, a *route.Addr) http.Handler {
 		rt = unsupported("Discussion attachments are not supported by this hub yet")
 	case a.Segs[0] == "papers":
 		rt = unsupported("Papers are not supported by this hub yet")
+	case a.Segs[0] == ".well-known":
+		rt = unsupported("This hub is not an OAuth or OpenID provider: sign in to it with a token, or through its own single sign-on")
 	case a.Repo != nil:
 		rt = h.routeFile(r, a.Repo)
 	}

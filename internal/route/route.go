@@ -107,6 +107,10 @@ var table = []Row{
 	// clients fetch outside /api; both namespaces are reserved.
 	{HubAPI, post, "/uploads", func(s []string) (*Repo, bool) { return nil, len(s) == 1 && s[0] == "uploads" }},
 	{HubAPI, getHead, "/papers/…", func(s []string) (*Repo, bool) { return nil, len(s) > 1 && s[0] == "papers" }},
+	// The JS client's oauthLoginUrl discovers the hub's OAuth provider.
+	{HubAPI, getHead, "/.well-known/openid-configuration", func(s []string) (*Repo, bool) {
+		return nil, len(s) == 2 && s[0] == ".well-known" && s[1] == "openid-configuration"
+	}},
 	{GitProto, getHead, "/{P}{id}[.git]/info/refs", fileRoute(func(rest []string, _ bool) bool {
 		return len(rest) == 2 && rest[0] == "info" && rest[1] == "refs"
 	})},

@@ -60,6 +60,7 @@ func TestParse(t *testing.T) {
 		{"POST", "/uploads", HubAPI, nil},
 		{"GET", "/papers/2401.00001.md", HubAPI, nil},
 		{"GET", "/uploads", Web, nil},
+		{"GET", "/.well-known/openid-configuration", HubAPI, nil},
 
 		// Pages: two valid names, never a canonical id or a reserved
 		// namespace.
