@@ -80,6 +80,11 @@ func (p *versionPoller) now() int64 { return int64(time.Since(p.epoch)) }
 const pollTimeout = 5 * time.Second
 
 func (p *versionPoller) get(ctx context.Context, notBefore time.Time) (uint64, bool) {
+	if ctx.Err() != nil {
+		// Gone already: neither start a poll nor race a finished one
+		// (a select between two ready channels picks either).
+		return 0, false
+	}
 	after := max(int64(notBefore.Sub(p.epoch)), p.lastStatement.Load())
 	p.mu.Lock()
 	if p.off {
